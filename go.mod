@@ -3,6 +3,7 @@ module github.com/ospreygcs/osprey
 go 1.26.0
 
 require (
+	github.com/abema/go-mp4 v1.4.1 // indirect
 	github.com/bluenviron/gomavlib/v3 v3.3.1 // indirect
 	github.com/bluenviron/gortsplib/v4 v4.16.2 // indirect
 	github.com/bluenviron/mediacommon/v2 v2.6.0 // indirect

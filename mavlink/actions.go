@@ -16,6 +16,9 @@ const forceArmMagic = 21196
 // ErrNotConfirmed is returned when a command was accepted but the vehicle's state did not follow.
 var ErrNotConfirmed = errors.New("accepted, but the vehicle's state did not follow")
 
+// ErrBadArgument is returned, before anything is sent, for an argument no vehicle could accept.
+var ErrBadArgument = errors.New("bad argument")
+
 // confirmTimeout is how long an accepted arm, disarm or mode change may take to show in HEARTBEAT (1 Hz).
 const confirmTimeout = 3 * time.Second
 
@@ -56,8 +59,8 @@ func (v *Vehicle) SetMode(ctx context.Context, name string) error {
 
 // Takeoff climbs to altRelM above home. ArduCopter takes off only when armed in GUIDED.
 func (v *Vehicle) Takeoff(ctx context.Context, altRelM float64) error {
-	if altRelM <= 0 || math.IsNaN(altRelM) {
-		return fmt.Errorf("takeoff altitude must be positive, got %v", altRelM)
+	if altRelM <= 0 || math.IsNaN(altRelM) || altRelM > 10_000 {
+		return fmt.Errorf("%w: takeoff altitude must be between 0 and 10000 m, got %v", ErrBadArgument, altRelM)
 	}
 	err := v.Send(ctx, Command{ID: CmdNavTakeoff, Params: [7]float32{6: float32(altRelM)}})
 	var ce *CommandError
@@ -66,6 +69,18 @@ func (v *Vehicle) Takeoff(ctx context.Context, altRelM float64) error {
 		// refused by the very takeoff it repeats. The vehicle's state tells which happened.
 		if _, werr := v.waitTakeoffStarted(ctx); werr == nil {
 			return nil
+		}
+	}
+	if ce != nil && ce.StatusText == "" {
+		// ArduPilot refuses a takeoff without saying why; the state usually does.
+		s := v.State()
+		switch {
+		case !s.Armed:
+			ce.StatusText = "the vehicle is disarmed"
+		case s.Autopilot == AutopilotArduPilot && s.Mode != "GUIDED":
+			ce.StatusText = "the vehicle is in " + s.Mode + ", and ArduPilot takes off only in GUIDED"
+		case s.AltRelM > 1:
+			ce.StatusText = "the vehicle is already flying"
 		}
 	}
 	return err
@@ -92,7 +107,7 @@ func (v *Vehicle) RTL(ctx context.Context) error {
 // COMMAND_INT, the only form ArduPilot accepts.
 func (v *Vehicle) Goto(ctx context.Context, latDeg, lonDeg, altRelM float64) error {
 	if latDeg < -90 || latDeg > 90 || lonDeg < -180 || lonDeg > 180 || math.IsNaN(latDeg+lonDeg+altRelM) {
-		return fmt.Errorf("goto %v,%v: coordinates out of range", latDeg, lonDeg)
+		return fmt.Errorf("%w: goto %v,%v: coordinates out of range", ErrBadArgument, latDeg, lonDeg)
 	}
 	const changeModeFlag = 1 // MAV_DO_REPOSITION_FLAGS_CHANGE_MODE
 	nan := float32(math.NaN())
@@ -104,7 +119,7 @@ func (v *Vehicle) Goto(ctx context.Context, latDeg, lonDeg, altRelM float64) err
 // ChangeSpeed sets the horizontal ground speed in m/s.
 func (v *Vehicle) ChangeSpeed(ctx context.Context, speedMS float64) error {
 	if speedMS <= 0 || math.IsNaN(speedMS) {
-		return fmt.Errorf("speed must be positive, got %v", speedMS)
+		return fmt.Errorf("%w: speed must be positive, got %v", ErrBadArgument, speedMS)
 	}
 	return v.Send(ctx, Command{ID: CmdDoChangeSpeed, Params: [7]float32{1, float32(speedMS), -1}})
 }

@@ -1,6 +1,7 @@
 package mavlink
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bluenviron/gomavlib/v3"
+	"github.com/pion/transport/v2/udp"
 )
 
 // ErrBadLinkURL is returned for a link URL that cannot be parsed.
@@ -26,6 +28,11 @@ const (
 	TCPClient    LinkKind = "tcpc" // connect to HOST:PORT, reconnecting when it drops
 	Serial       LinkKind = "serial"
 )
+
+// udpSocketBuffer is the kernel buffer asked for on UDP links (the kernel caps it at net.core.rmem_max).
+// Telemetry from a fleet arrives in bursts; when the reader is briefly descheduled the default ~200 KiB
+// overflows and frames are lost before osprey ever sees them.
+const udpSocketBuffer = 4 << 20
 
 // DefaultBaud is the baud rate of a serial link whose URL names none (SiK radios' default).
 const DefaultBaud = 57600
@@ -103,9 +110,28 @@ func (u LinkURL) String() string {
 func (u LinkURL) Endpoint() (gomavlib.EndpointConf, error) {
 	switch u.Kind {
 	case UDPServer:
-		return gomavlib.EndpointUDPServer{Address: u.Address}, nil
+		addr := u.Address
+		return gomavlib.EndpointCustomServer{Label: "udp", Listen: func() (net.Listener, error) {
+			a, err := net.ResolveUDPAddr("udp", addr)
+			if err != nil {
+				return nil, err
+			}
+			lc := udp.ListenConfig{ReadBufferSize: udpSocketBuffer, WriteBufferSize: udpSocketBuffer}
+			return lc.Listen("udp", a)
+		}}, nil
 	case UDPClient:
-		return gomavlib.EndpointUDPClient{Address: u.Address}, nil
+		addr := u.Address
+		return gomavlib.EndpointCustomClient{Label: "udp", Connect: func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "udp", addr)
+			if err != nil {
+				return nil, err
+			}
+			uc := c.(*net.UDPConn)
+			_ = uc.SetReadBuffer(udpSocketBuffer)
+			_ = uc.SetWriteBuffer(udpSocketBuffer)
+			return uc, nil
+		}}, nil
 	case UDPBroadcast:
 		return gomavlib.EndpointUDPBroadcast{BroadcastAddress: u.Address}, nil
 	case TCPServer:

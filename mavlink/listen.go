@@ -1,10 +1,14 @@
 package mavlink
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/bluenviron/gomavlib/v3/pkg/message"
+
+	"github.com/ospreygcs/osprey/internal/clock"
 )
 
 // Listener receives the messages of one vehicle that its filter accepts: the seam through which protocols
@@ -64,3 +68,36 @@ func (v *Vehicle) SendMessage(m message.Message) error { return v.send(m) }
 
 // Target returns the system and component id of the vehicle's autopilot, for addressing messages.
 func (v *Vehicle) Target() (sys, comp uint8) { return v.target() }
+
+// Clock is the manager's clock, for protocols that time out.
+func (v *Vehicle) Clock() clock.Clock { return v.m.clock }
+
+// ErrTransferBusy is returned when another transfer (mission, fence, rally, parameters by file) already
+// talks to the vehicle: the protocols allow one at a time.
+var ErrTransferBusy = errors.New("another transfer with this vehicle is in progress")
+
+// BeginTransfer claims the vehicle for an exclusive protocol session and returns the release function,
+// or ErrTransferBusy.
+func (v *Vehicle) BeginTransfer(what string) (release func(), err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.transfer != "" {
+		return nil, fmt.Errorf("vehicle %d: %s: %w (%s)", v.id, what, ErrTransferBusy, v.transfer)
+	}
+	v.transfer = what
+	return func() {
+		v.mu.Lock()
+		v.transfer = ""
+		v.mu.Unlock()
+	}, nil
+}
+
+// SetMissionSync records what osprey knows of the mission stored on the vehicle; transfer code calls
+// it, so a failed or interrupted upload shows as unknown rather than as the plan that was meant.
+func (v *Vehicle) SetMissionSync(s MissionSync) {
+	v.mu.Lock()
+	v.state.Mission = s
+	v.snap = nil
+	v.mu.Unlock()
+	v.m.publishState(v)
+}

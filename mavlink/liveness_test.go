@@ -174,3 +174,43 @@ func TestListenerSeesFilteredMessagesAndNeverBlocks(t *testing.T) {
 	default:
 	}
 }
+
+// TestSlowSubscriberNeverBlocksTheLink: a subscriber that never reads costs a bounded queue, gets the
+// latest state once, and learns how many events it missed.
+func TestSlowSubscriberNeverBlocksTheLink(t *testing.T) {
+	m, err := NewManager(Config{StreamRates: map[uint32]float64{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l := &Link{manager: m, name: "test"}
+	sleeper := m.Subscribe() // never reads until the end
+	defer sleeper.Close()
+	m.handleFrame(l, receivedFrame{frame: &frame.V2Frame{SystemID: 1, ComponentID: 1, Message: &apm.MessageHeartbeat{Type: 2, Autopilot: 3}}})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 5000 {
+			m.handleFrame(l, receivedFrame{frame: &frame.V2Frame{SystemID: 1, ComponentID: 1, SequenceNumber: byte(i),
+				Message: &apm.MessageGlobalPositionInt{Lat: int32(i), RelativeAlt: int32(i)}}})
+			if i%10 == 0 {
+				m.handleFrame(l, receivedFrame{frame: &frame.V2Frame{SystemID: 1, ComponentID: 1, Message: &apm.MessageStatustext{Severity: 6, Text: "tick"}}})
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the link blocked on a subscriber that does not read")
+	}
+	u := sleeper.Take()
+	if len(u.States) != 1 || u.States[0].LatDeg != 4999/1e7 {
+		t.Fatalf("coalesced update: %d states, lat %v; want one state with the latest position", len(u.States), u.States)
+	}
+	if len(u.Events) > maxQueuedEvents || u.DroppedEvents == 0 {
+		t.Fatalf("%d events queued, %d dropped: the queue is not bounded", len(u.Events), u.DroppedEvents)
+	}
+	if got := uint64(len(u.Events)) + u.DroppedEvents; got != 1+500 {
+		t.Fatalf("%d events kept or counted, want 501 (discovery + 500 texts)", got)
+	}
+}

@@ -344,14 +344,25 @@ func TestTlogRecordAndReplay(t *testing.T) {
 
 	// Replayed into a fresh manager, the same vehicle appears where it was.
 	m2 := newManager(t, mavlink.Config{StreamRates: map[uint32]float64{}})
-	_, finished, err := m2.Replay(bytes.NewReader(tlog.Bytes()), 0, false)
+	replay, err := m2.Replay(bytes.NewReader(tlog.Bytes()), 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-finished:
-	case <-ctx.Done():
-		t.Fatal("replay did not finish")
+	if err := replay.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if replay.Frames() != written || replay.Link().Info().FramesIn != written {
+		t.Fatalf("replayed %d frames (%d reached the manager), recorded %d", replay.Frames(), replay.Link().Info().FramesIn, written)
+	}
+
+	// A truncated log plays up to the damage and says where it is.
+	m3 := newManager(t, mavlink.Config{StreamRates: map[uint32]float64{}})
+	cut, err := m3.Replay(bytes.NewReader(tlog.Bytes()[:tlog.Len()-5]), 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cut.Wait(ctx); !errors.Is(err, mavlink.ErrBadTlog) || cut.Frames() != written-1 {
+		t.Fatalf("truncated replay: %v after %d frames, want ErrBadTlog after %d", err, cut.Frames(), written-1)
 	}
 	rv, err := m2.WaitVehicle(ctx, 3)
 	if err != nil {
@@ -511,4 +522,59 @@ func TestOneVehicleOnTwoLinks(t *testing.T) {
 	if err := v.SetMode(ctx, "LOITER"); err != nil {
 		t.Fatalf("command over the remaining radio: %v", err)
 	}
+}
+
+func TestPauseResumeSpeedAndReboot(t *testing.T) {
+	port := freeUDPPort(t)
+	m := newManager(t, mavlink.Config{})
+	addLink(t, m, mavlink.LinkConfig{URL: "udps:127.0.0.1:" + port})
+	newVehicle(t, sitl.VehicleConfig{SystemID: 4, Speedup: 4, Endpoint: gomavlib.EndpointUDPClient{Address: "127.0.0.1:" + port}})
+	ctx := ctxFor(t, 60*time.Second)
+	v, err := m.WaitVehicle(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ctx, v, "GPS fix", func(s mavlink.State) bool { return s.GPSFix >= 3 && s.HasPosition })
+	for _, step := range []func() error{
+		func() error { return v.SetMode(ctx, "GUIDED") },
+		v2(v.Arm, ctx),
+		func() error { return v.Takeoff(ctx, 10) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitState(t, ctx, v, "10 m", func(s mavlink.State) bool { return s.AltRelM > 9.5 })
+	if err := v.ChangeSpeed(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	farLat := homeLat + 0.01 // a kilometre north: far enough to still be flying when paused
+	if err := v.Goto(ctx, farLat, homeLon, 10); err != nil {
+		t.Fatal(err)
+	}
+	s := waitState(t, ctx, v, "cruising", func(s mavlink.State) bool { return s.GroundSpeedMS > 3 })
+	if s.GroundSpeedMS > 4.5 {
+		t.Fatalf("cruising at %.1f m/s after asking for 4", s.GroundSpeedMS)
+	}
+	if err := v.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	paused := waitState(t, ctx, v, "stopped", func(s mavlink.State) bool { return s.GroundSpeedMS < 0.2 })
+	if err := v.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ctx, v, "moving again", func(s mavlink.State) bool {
+		return distanceM(s.LatDeg, s.LonDeg, paused.LatDeg, paused.LonDeg) > 5
+	})
+	if err := v.Reboot(ctx); err == nil {
+		t.Fatal("reboot accepted in flight")
+	}
+	if err := v.Land(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ctx, v, "landed and disarmed", func(s mavlink.State) bool { return !s.Armed && s.AltRelM < 0.3 })
+	if err := v.Reboot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ctx, v, "back in STABILIZE after the reboot", func(s mavlink.State) bool { return s.Mode == "STABILIZE" })
 }

@@ -51,6 +51,9 @@ type State struct {
 	MissionTotal   int `json:"mission_total"`   // MISSION_CURRENT.total, -1 unknown
 	MissionReached int `json:"mission_reached"` // last MISSION_ITEM_REACHED.seq, -1 none
 
+	// Mission is what osprey knows of the mission stored on the vehicle.
+	Mission MissionSync `json:"mission"`
+
 	StatusTexts []StatusText `json:"status_texts,omitempty"` // the most recent, oldest first
 
 	LastHeard     time.Time    `json:"last_heard"` // any message from the vehicle
@@ -58,6 +61,23 @@ type State struct {
 	LinkLost      bool         `json:"link_lost"` // no HEARTBEAT on any link for the heartbeat timeout
 	Links         []LinkHealth `json:"links,omitempty"`
 }
+
+// MissionSync says whether the mission on the vehicle is known to osprey.
+type MissionSync struct {
+	Status MissionStatus `json:"status"`
+	Items  int           `json:"items"`          // items on the vehicle when known (ArduPilot's home at 0 not counted)
+	Note   string        `json:"note,omitempty"` // why it is unknown, e.g. "upload failed at item 37 of 500"
+}
+
+// MissionStatus is the state of the vehicle's mission as osprey knows it.
+type MissionStatus string
+
+// The mission states.
+const (
+	MissionUnknown   MissionStatus = "unknown"   // never read, or a transfer failed part-way
+	MissionUploading MissionStatus = "uploading" // a transfer is under way
+	MissionInSync    MissionStatus = "in_sync"   // uploaded or downloaded completely
+)
 
 // Position is a point with its altitude above mean sea level.
 type Position struct {

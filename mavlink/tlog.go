@@ -184,18 +184,55 @@ func (r *Recorder) Close() error {
 // Stats returns the frames written and dropped so far.
 func (r *Recorder) Stats() (written, dropped uint64) { return r.written.Load(), r.dropped.Load() }
 
+// Replay is a tlog being played back as a live link.
+type Replay struct {
+	link *Link
+	src  *replaySource
+}
+
 // Replay feeds a recorded tlog into the manager as a live link, frames paced by their timestamps divided
 // by speed (speed <= 0: as fast as possible), and relayed to the forwarding links if forward is set. The
-// link stays until removed; the returned channel is closed when the
-// last frame has been played.
-func (m *Manager) Replay(r io.Reader, speed float64, forward bool) (*Link, <-chan struct{}, error) {
+// link stays until removed, so the vehicles it showed stay visible (and go stale).
+func (m *Manager) Replay(r io.Reader, speed float64, forward bool) (*Replay, error) {
 	src := &replaySource{tr: NewTlogReader(r), speed: speed, clock: time.Now, closed: make(chan struct{}),
 		finished: make(chan struct{})}
 	l, err := m.AddLink(LinkConfig{replay: src, Forward: forward})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return l, src.finished, nil
+	return &Replay{link: l, src: src}, nil
+}
+
+// Link is the replay's link.
+func (r *Replay) Link() *Link { return r.link }
+
+// Done is closed when the whole file has been read (or it stopped at a bad entry).
+func (r *Replay) Done() <-chan struct{} { return r.src.finished }
+
+// Frames is how many frames were played so far.
+func (r *Replay) Frames() uint64 { return r.src.played.Load() }
+
+// Err is the error that ended the file early (ErrBadTlog with the offset), nil after a clean end.
+// Valid once Done is closed.
+func (r *Replay) Err() error { return r.src.err }
+
+// Wait waits until the file is played and every frame read has reached the vehicles' state, then
+// returns Err.
+func (r *Replay) Wait(ctx context.Context) error {
+	select {
+	case <-r.src.finished:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// gomavlib may still hold the last frames between the reader and the event loop.
+	for r.link.framesIn.Load()+r.link.parseErrors.Load() < r.src.played.Load() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return r.src.err
 }
 
 // replaySource is the io.ReadWriteCloser behind a replay link. Read returns one frame at a time when it
@@ -209,10 +246,11 @@ type replaySource struct {
 	once       sync.Once
 	finishOnce sync.Once
 	handedOut  atomic.Bool
+	played     atomic.Uint64
 
 	first, start time.Time
 	pending      []byte
-	err          error
+	err          error // written before finished is closed, read after
 }
 
 func (s *replaySource) Read(p []byte) (int, error) {
@@ -242,6 +280,7 @@ func (s *replaySource) Read(p []byte) (int, error) {
 			}
 		}
 		s.pending = e.Frame
+		s.played.Add(1)
 	}
 	n := copy(p, s.pending)
 	s.pending = s.pending[n:]

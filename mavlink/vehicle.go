@@ -26,6 +26,7 @@ type Vehicle struct {
 	pending   map[uint16]chan commandAck // in-flight commands, by MAV_CMD
 	params    paramCache
 	listeners map[*Listener]struct{}
+	transfer  string // what holds the exclusive transfer session, "" when free
 
 	streamCancel context.CancelFunc
 }
@@ -47,7 +48,7 @@ func newVehicle(m *Manager, key vehicleKey, comp byte) *Vehicle {
 		id:      key.sys,
 		comp:    comp,
 		state: State{Network: key.network, SystemID: key.sys, ComponentID: comp, BatteryPct: -1, MissionSeq: -1, MissionTotal: -1,
-			MissionReached: -1},
+			MissionReached: -1, Mission: MissionSync{Status: MissionUnknown}},
 		links:   map[*Link]*vehicleLink{},
 		pending: map[uint16]chan commandAck{},
 		params:  newParamCache(),

@@ -53,15 +53,15 @@ type geometryJSON struct {
 // MarshalJSON writes {"type":"Feature","geometry":...,"properties":...}.
 func (f Feature) MarshalJSON() ([]byte, error) {
 	var geom *geometryJSON
-	if f.Geometry != nil {
-		geom = &geometryJSON{Type: f.Geometry.GeoJSONType(), Coordinates: f.Geometry}
-		switch f.Geometry.(type) {
-		case orb.Point, orb.MultiPoint, orb.LineString, orb.MultiLineString, orb.Polygon, orb.MultiPolygon:
-		case orb.Ring:
-			geom = &geometryJSON{Type: "Polygon", Coordinates: orb.Polygon{f.Geometry.(orb.Ring)}}
-		default:
-			return nil, fmt.Errorf("mission: GeoJSON: unsupported geometry %T", f.Geometry)
-		}
+	switch g := f.Geometry.(type) {
+	case nil:
+	case orb.Point, orb.MultiPoint, orb.LineString, orb.MultiLineString, orb.Polygon, orb.MultiPolygon:
+		// orb's types are nested float arrays: they marshal as coordinates.
+		geom = &geometryJSON{Type: g.GeoJSONType(), Coordinates: g}
+	case orb.Ring:
+		geom = &geometryJSON{Type: "Polygon", Coordinates: orb.Polygon{g}}
+	default:
+		return nil, fmt.Errorf("mission: GeoJSON: unsupported geometry %T", f.Geometry)
 	}
 	props := f.Properties
 	if props == nil {
@@ -265,19 +265,18 @@ func closedRing(vs []LatLon) orb.Ring {
 }
 
 // pathPoints returns the positions the mission flies to, in item order,
-// starting at home when it is known, with the item index (-1 for home).
-func pathPoints(p *Plan) ([]LatLon, []int) {
+// starting at home when it is known.
+func pathPoints(p *Plan) []LatLon {
 	var pts []LatLon
-	var idx []int
 	if h := p.PlannedHome; h != nil && checkLatLon(h.LatDeg, h.LonDeg) == nil {
-		pts, idx = append(pts, LatLon{LatDeg: h.LatDeg, LonDeg: h.LonDeg}), append(idx, -1)
+		pts = append(pts, LatLon{LatDeg: h.LatDeg, LonDeg: h.LonDeg})
 	}
-	for i, it := range p.Items {
+	for _, it := range p.Items {
 		if it.hasFix() && it.Info().Travels && checkLatLon(it.LatDeg, it.LonDeg) == nil {
-			pts, idx = append(pts, LatLon{LatDeg: it.LatDeg, LonDeg: it.LonDeg}), append(idx, i)
+			pts = append(pts, LatLon{LatDeg: it.LatDeg, LonDeg: it.LonDeg})
 		}
 	}
-	return pts, idx
+	return pts
 }
 
 // finiteOrZero keeps JSON encodable values out of NaN altitudes.
@@ -301,7 +300,7 @@ func PlanGeoJSON(p *Plan) *FeatureCollection {
 		props := fc.add(orb.Point{h.LonDeg, h.LatDeg}, "home")
 		props["alt_m"] = finiteOrZero(h.AltM)
 	}
-	pts, _ := pathPoints(p)
+	pts := pathPoints(p)
 	if len(pts) >= 2 {
 		ls := make(orb.LineString, 0, len(pts))
 		for _, pt := range pts {

@@ -18,22 +18,26 @@ type Severity uint8
 
 // Severities.
 const (
-	// Warning: the plan can fly, but the pilot should look.
-	Warning Severity = iota + 1
-	// Error: the plan must not be uploaded as it is.
-	Error
+	// SeverityWarning: the plan can fly, but the pilot should look.
+	SeverityWarning Severity = iota + 1
+	// SeverityError: the plan must not be uploaded as it is.
+	SeverityError
 )
 
 // String names the severity.
 func (s Severity) String() string {
 	switch s {
-	case Warning:
+	case SeverityWarning:
 		return "warning"
-	case Error:
+	case SeverityError:
 		return "error"
 	}
 	return fmt.Sprintf("severity %d", uint8(s))
 }
+
+// MarshalText writes the severity as its name, so JSON shows "warning"
+// and "error".
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Issue is one validation finding.
 type Issue struct {
@@ -65,7 +69,7 @@ type Report struct {
 // OK reports whether there are no errors (warnings allowed).
 func (r Report) OK() bool {
 	for _, is := range r.Issues {
-		if is.Severity == Error {
+		if is.Severity == SeverityError {
 			return false
 		}
 	}
@@ -77,7 +81,7 @@ func (r Report) OK() bool {
 func (r Report) Err() error {
 	var msgs []string
 	for _, is := range r.Issues {
-		if is.Severity == Error {
+		if is.Severity == SeverityError {
 			msgs = append(msgs, is.String())
 		}
 	}
@@ -113,7 +117,7 @@ type ValidateOptions struct {
 	SpeedMS float64
 }
 
-// unsupportedCommands lists, per firmware and class, commands the autopilot
+// unsupportedCommand reports, per firmware and class, commands the autopilot
 // drops silently (ArduPilot's mission command documentation; PX4's mission
 // feasibility checks). It is deliberately small: only commands known to be
 // ignored are listed.
@@ -155,7 +159,7 @@ func Validate(p *Plan, opts ValidateOptions) Report {
 		rep.Issues = append(rep.Issues, Issue{Severity: sev, Item: item, Message: fmt.Sprintf(format, args...)})
 	}
 	if p == nil {
-		add(Error, -1, "no plan")
+		add(SeverityError, -1, "no plan")
 		return rep
 	}
 	class := p.Vehicle.Class()
@@ -170,16 +174,16 @@ func Validate(p *Plan, opts ValidateOptions) Report {
 
 	if h := p.PlannedHome; h != nil {
 		if err := checkLatLon(h.LatDeg, h.LonDeg); err != nil {
-			add(Error, -1, "home: %v", err)
+			add(SeverityError, -1, "home: %v", err)
 		} else if !isFinite(h.AltM) {
-			add(Error, -1, "home: altitude is not a number")
+			add(SeverityError, -1, "home: altitude is not a number")
 		}
 	}
 	if len(p.Items) == 0 {
 		if p.Fence.Empty() && len(p.Rally) == 0 {
-			add(Warning, -1, "plan is empty")
+			add(SeverityWarning, -1, "plan is empty")
 		} else {
-			add(Warning, -1, "mission has no items")
+			add(SeverityWarning, -1, "mission has no items")
 		}
 	}
 
@@ -187,50 +191,50 @@ func Validate(p *Plan, opts ValidateOptions) Report {
 	for i, it := range p.Items {
 		info, known := LookupCommand(it.Command)
 		if !known {
-			add(Error, i, "unknown command %d", uint16(it.Command))
+			add(SeverityError, i, "unknown command %d", uint16(it.Command))
 			continue
 		}
 		if it.Frame > frameMax {
-			add(Error, i, "%s: unknown frame %d", info.Name, uint8(it.Frame))
+			add(SeverityError, i, "%s: unknown frame %d", info.Name, uint8(it.Frame))
 			continue
 		}
 		for k, v := range [...]float64{it.Param1, it.Param2, it.Param3, it.Param4, it.LatDeg, it.LonDeg, it.AltM} {
 			if math.IsInf(v, 0) {
-				add(Error, i, "%s: param %d is infinite", info.Name, k+1)
+				add(SeverityError, i, "%s: param %d is infinite", info.Name, k+1)
 			}
 		}
 		if isFenceCommand(it.Command) || it.Command == CmdNavRallyPoint {
-			add(Error, i, "%s belongs in the fence or rally points, not the mission", info.Name)
+			add(SeverityError, i, "%s belongs in the fence or rally points, not the mission", info.Name)
 			continue
 		}
 		if unsupportedCommand(p.Vehicle, it.Command) {
-			add(Error, i, "%s is not supported by %s %s", info.Name, p.Vehicle.Firmware, class)
+			add(SeverityError, i, "%s is not supported by %s %s", info.Name, p.Vehicle.Firmware, class)
 		}
 		if info.Positional && !it.Frame.IsGlobal() && it.Frame != FrameMission {
-			add(Warning, i, "%s in non-global frame %d: position not checked", info.Name, uint8(it.Frame))
+			add(SeverityWarning, i, "%s in non-global frame %d: position not checked", info.Name, uint8(it.Frame))
 		}
 		if it.HasPosition() {
 			if err := checkLatLon(it.LatDeg, it.LonDeg); err != nil {
-				add(Error, i, "%s: %v", info.Name, err)
+				add(SeverityError, i, "%s: %v", info.Name, err)
 				continue
 			}
 			if math.IsNaN(it.AltM) {
 				switch {
 				case it.AltAboveTerrainM != 0:
-					add(Error, i, "%s: sea-level altitude was never computed for this QGroundControl \"calculated above terrain\" item (%.0f m above terrain); recompute it in QGroundControl or set an altitude",
+					add(SeverityError, i, "%s: sea-level altitude was never computed for this QGroundControl \"calculated above terrain\" item (%.0f m above terrain); recompute it in QGroundControl or set an altitude",
 						info.Name, it.AltAboveTerrainM)
 				case info.Travels && it.Command != CmdNavLand && it.Command != CmdNavVTOLLand:
-					add(Error, i, "%s: altitude is missing", info.Name)
+					add(SeverityError, i, "%s: altitude is missing", info.Name)
 				}
 				continue
 			}
 			if class.Flies() && info.Travels && it.Command != CmdNavLand && it.Command != CmdNavVTOLLand {
 				if rel, ok := relAltM(p, it); ok {
 					if ceiling > 0 && rel > ceiling {
-						add(Error, i, "%s: altitude %.1f m above home exceeds the %.0f m ceiling", info.Name, rel, ceiling)
+						add(SeverityError, i, "%s: altitude %.1f m above home exceeds the %.0f m ceiling", info.Name, rel, ceiling)
 					}
 					if rel < 0 {
-						add(Warning, i, "%s: altitude %.1f m is below home", info.Name, rel)
+						add(SeverityWarning, i, "%s: altitude %.1f m is below home", info.Name, rel)
 					}
 				}
 			}
@@ -249,7 +253,7 @@ func Validate(p *Plan, opts ValidateOptions) Report {
 	if maxLeg > 0 {
 		for _, l := range sim.legs {
 			if d := distanceM(l.a, l.b); d > maxLeg {
-				add(Error, l.at, "%s is %.0f m, longer than the %.0f m limit", legName(l), d, maxLeg)
+				add(SeverityError, l.at, "%s is %.0f m, longer than the %.0f m limit", legName(l), d, maxLeg)
 			}
 		}
 	}
@@ -258,12 +262,12 @@ func Validate(p *Plan, opts ValidateOptions) Report {
 	if opts.EnduranceS > 0 {
 		switch {
 		case sim.unbounded:
-			add(Warning, -1, "flight time cannot be bounded (%s); endurance not checked", sim.why)
+			add(SeverityWarning, -1, "flight time cannot be bounded (%s); endurance not checked", sim.why)
 		case sim.timeS > opts.EnduranceS:
-			add(Error, -1, "estimated flight time %s exceeds the %s endurance",
+			add(SeverityError, -1, "estimated flight time %s exceeds the %s endurance",
 				rep.FlightTime.Round(time.Second), secs(opts.EnduranceS))
 		case sim.timeS > enduranceWarnFraction*opts.EnduranceS:
-			add(Warning, -1, "estimated flight time %s is over %.0f%% of the %s endurance",
+			add(SeverityWarning, -1, "estimated flight time %s is over %.0f%% of the %s endurance",
 				rep.FlightTime.Round(time.Second), enduranceWarnFraction*100, secs(opts.EnduranceS))
 		}
 	}
@@ -301,15 +305,15 @@ func checkJump(p *Plan, i int, add func(Severity, int, string, ...any)) {
 	t := it.Param1
 	switch {
 	case !wholeNumber(t, 0, float64(len(p.Items)-1)):
-		add(Error, i, "DO_JUMP target %v does not exist (items 1-%d)", displayIndex(t), len(p.Items))
+		add(SeverityError, i, "DO_JUMP target %v does not exist (items 1-%d)", displayIndex(t), len(p.Items))
 	case int(t) == i:
-		add(Error, i, "DO_JUMP jumps to itself")
+		add(SeverityError, i, "DO_JUMP jumps to itself")
 	}
 	switch r := it.Param2; {
 	case r == -1:
-		add(Warning, i, "DO_JUMP repeats forever")
+		add(SeverityWarning, i, "DO_JUMP repeats forever")
 	case !wholeNumber(r, 0, math.MaxInt32):
-		add(Error, i, "DO_JUMP repeat count %v invalid", r)
+		add(SeverityError, i, "DO_JUMP repeat count %v invalid", r)
 	}
 }
 
@@ -330,9 +334,9 @@ func checkTakeoff(p *Plan, class VehicleClass, add func(Severity, int, string, .
 	var sev Severity
 	switch class {
 	case ClassCopter:
-		sev = Error
+		sev = SeverityError
 	case ClassPlane, ClassVTOL:
-		sev = Warning
+		sev = SeverityWarning
 	default:
 		return
 	}
@@ -349,12 +353,12 @@ func checkComplex(p *Plan, add func(Severity, int, string, ...any)) {
 	next := 0
 	for k, c := range p.Complex {
 		if c.Index < next || c.Count < 0 || c.Index+c.Count > len(p.Items) {
-			add(Error, -1, "complex item %d (%s) does not match the mission items", k+1, c.Type)
+			add(SeverityError, -1, "complex item %d (%s) does not match the mission items", k+1, c.Type)
 			continue
 		}
 		next = c.Index + c.Count
 		if c.Count == 0 {
-			add(Warning, -1, "complex item %d (%s) carries no generated mission items and will not fly; regenerate it in QGroundControl",
+			add(SeverityWarning, -1, "complex item %d (%s) carries no generated mission items and will not fly; regenerate it in QGroundControl",
 				k+1, c.Type)
 		}
 	}
@@ -363,30 +367,30 @@ func checkComplex(p *Plan, add func(Severity, int, string, ...any)) {
 func checkFenceShape(p *Plan, add func(Severity, int, string, ...any)) {
 	for k, poly := range p.Fence.Polygons {
 		if len(poly.Vertices) < 3 {
-			add(Error, -1, "fence polygon %d has %d vertices, need at least 3", k+1, len(poly.Vertices))
+			add(SeverityError, -1, "fence polygon %d has %d vertices, need at least 3", k+1, len(poly.Vertices))
 		}
 		for j, v := range poly.Vertices {
 			if err := checkLatLon(v.LatDeg, v.LonDeg); err != nil {
-				add(Error, -1, "fence polygon %d vertex %d: %v", k+1, j+1, err)
+				add(SeverityError, -1, "fence polygon %d vertex %d: %v", k+1, j+1, err)
 			}
 		}
 	}
 	for k, c := range p.Fence.Circles {
 		if err := checkLatLon(c.Center.LatDeg, c.Center.LonDeg); err != nil {
-			add(Error, -1, "fence circle %d: %v", k+1, err)
+			add(SeverityError, -1, "fence circle %d: %v", k+1, err)
 		}
 		if !isFinite(c.RadiusM) || c.RadiusM <= 0 {
-			add(Error, -1, "fence circle %d: radius %v invalid", k+1, c.RadiusM)
+			add(SeverityError, -1, "fence circle %d: radius %v invalid", k+1, c.RadiusM)
 		}
 	}
 	if rp := p.Fence.ReturnPoint; rp != nil {
 		if err := checkLatLon(rp.LatDeg, rp.LonDeg); err != nil {
-			add(Error, -1, "fence return point: %v", err)
+			add(SeverityError, -1, "fence return point: %v", err)
 		}
 	}
 	for k, r := range p.Rally {
 		if err := checkLatLon(r.LatDeg, r.LonDeg); err != nil {
-			add(Error, -1, "rally point %d: %v", k+1, err)
+			add(SeverityError, -1, "rally point %d: %v", k+1, err)
 		}
 	}
 }
@@ -462,12 +466,14 @@ func anyBad(vs []LatLon) bool {
 	return false
 }
 
-// segmentInside reports whether segment ab (a point when a == b) stays in
-// an inclusion zone.
+// insidePolygon reports whether segment ab (a point when a == b) stays
+// inside ring r.
 func (g fenceGeom) insidePolygon(r orb.Ring, a, b orb.Point) bool {
 	return ringContains(r, a) && ringContains(r, b) && (a == b || !segmentCrossesRing(a, b, r))
 }
 
+// insideCircle reports whether segment ab stays inside circle c (a disc is
+// convex, so both ends inside suffice).
 func (g fenceGeom) insideCircle(c circleXY, a, b orb.Point) bool {
 	return math.Hypot(a[0]-c.c[0], a[1]-c.c[1]) <= c.r && math.Hypot(b[0]-c.c[0], b[1]-c.c[1]) <= c.r
 }
@@ -514,7 +520,7 @@ func checkFenceContainment(p *Plan, legs []leg, add func(Severity, int, string, 
 	if h := p.PlannedHome; h != nil && checkLatLon(h.LatDeg, h.LonDeg) == nil {
 		hp := g.proj.xy(LatLon{LatDeg: h.LatDeg, LonDeg: h.LonDeg})
 		if v := g.violation(hp, hp); v != "" {
-			add(Warning, -1, "home breaks the fence (%s); the vehicle may refuse to arm", v)
+			add(SeverityWarning, -1, "home breaks the fence (%s); the vehicle may refuse to arm", v)
 		}
 	}
 	for i, it := range p.Items {
@@ -523,7 +529,7 @@ func checkFenceContainment(p *Plan, legs []leg, add func(Severity, int, string, 
 		}
 		pt := g.proj.xy(LatLon{LatDeg: it.LatDeg, LonDeg: it.LonDeg})
 		if v := g.violation(pt, pt); v != "" {
-			add(Error, i, "%s breaks the fence: %s", it.Command, v)
+			add(SeverityError, i, "%s breaks the fence: %s", it.Command, v)
 		}
 	}
 	for _, l := range legs {
@@ -533,7 +539,7 @@ func checkFenceContainment(p *Plan, legs []leg, add func(Severity, int, string, 
 			continue
 		}
 		if v := g.violation(a, b); v != "" {
-			add(Error, l.at, "%s crosses the fence: %s", legName(l), v)
+			add(SeverityError, l.at, "%s crosses the fence: %s", legName(l), v)
 		}
 	}
 	for k, r := range p.Rally {
@@ -542,7 +548,7 @@ func checkFenceContainment(p *Plan, legs []leg, add func(Severity, int, string, 
 		}
 		pt := g.proj.xy(LatLon{LatDeg: r.LatDeg, LonDeg: r.LonDeg})
 		if v := g.violation(pt, pt); v != "" {
-			add(Warning, -1, "rally point %d breaks the fence: %s", k+1, v)
+			add(SeverityWarning, -1, "rally point %d breaks the fence: %s", k+1, v)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package mission
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -87,9 +88,9 @@ func TestValidateCoordinatesAndAltitude(t *testing.T) {
 	p.Items[2].LonDeg = math.NaN()
 	p.Items[3].AltM = 150
 	r := Validate(p, ValidateOptions{})
-	expectIssue(t, r, Error, 1, "latitude 123.4 out of range")
-	expectIssue(t, r, Error, 2, "longitude is missing")
-	expectIssue(t, r, Error, 3, "150.0 m above home exceeds the 120 m ceiling")
+	expectIssue(t, r, SeverityError, 1, "latitude 123.4 out of range")
+	expectIssue(t, r, SeverityError, 2, "longitude is missing")
+	expectIssue(t, r, SeverityError, 3, "150.0 m above home exceeds the 120 m ceiling")
 	if r.OK() || !errors.Is(r.Err(), ErrInvalidPlan) || !strings.Contains(r.Err().Error(), "item 2: NAV_WAYPOINT: latitude 123.4") {
 		t.Fatalf("Err() = %v", r.Err())
 	}
@@ -107,8 +108,8 @@ func TestValidateCoordinatesAndAltitude(t *testing.T) {
 	p.Items[2].Frame, p.Items[2].AltM = FrameGlobal, 400+130 // AMSL: 130 m above the 400 m home
 	p.Items[3].AltM = -5
 	r = Validate(p, ValidateOptions{})
-	expectIssue(t, r, Error, 2, "130.0 m above home exceeds")
-	expectIssue(t, r, Warning, 3, "-5.0 m is below home")
+	expectIssue(t, r, SeverityError, 2, "130.0 m above home exceeds")
+	expectIssue(t, r, SeverityWarning, 3, "-5.0 m is below home")
 	if len(r.Issues) != 2 {
 		t.Fatalf("issues %v", r.Issues)
 	}
@@ -117,7 +118,7 @@ func TestValidateCoordinatesAndAltitude(t *testing.T) {
 func TestValidateTakeoff(t *testing.T) {
 	p := squarePlan()
 	p.Items = p.Items[1:]
-	expectIssue(t, Validate(p, ValidateOptions{}), Error, 0, "copter mission does not start with a takeoff")
+	expectIssue(t, Validate(p, ValidateOptions{}), SeverityError, 0, "copter mission does not start with a takeoff")
 
 	// DO_ items before the takeoff are fine; a plane only gets a warning.
 	p = squarePlan()
@@ -129,7 +130,7 @@ func TestValidateTakeoff(t *testing.T) {
 	p.Vehicle.Type = VehicleFixedWing
 	p.Items = p.Items[1:]
 	r := Validate(p, ValidateOptions{})
-	expectIssue(t, r, Warning, 0, "plane mission does not start with a takeoff")
+	expectIssue(t, r, SeverityWarning, 0, "plane mission does not start with a takeoff")
 	if !r.OK() {
 		t.Fatalf("plane without takeoff must only warn: %v", r.Issues)
 	}
@@ -146,11 +147,11 @@ func TestValidateDoJump(t *testing.T) {
 	}
 	p.Items = append(p.Items[:4], jump(1, 2), jump(12, 1), jump(6, 1), jump(1, -1), jump(1, 0.5), rtl())
 	r := Validate(p, ValidateOptions{EnduranceS: 3600})
-	expectIssue(t, r, Error, 5, "DO_JUMP target 13 does not exist (items 1-10)")
-	expectIssue(t, r, Error, 6, "DO_JUMP jumps to itself")
-	expectIssue(t, r, Warning, 7, "DO_JUMP repeats forever")
-	expectIssue(t, r, Error, 8, "DO_JUMP repeat count 0.5 invalid")
-	expectIssue(t, r, Warning, -1, "flight time cannot be bounded")
+	expectIssue(t, r, SeverityError, 5, "DO_JUMP target 13 does not exist (items 1-10)")
+	expectIssue(t, r, SeverityError, 6, "DO_JUMP jumps to itself")
+	expectIssue(t, r, SeverityWarning, 7, "DO_JUMP repeats forever")
+	expectIssue(t, r, SeverityError, 8, "DO_JUMP repeat count 0.5 invalid")
+	expectIssue(t, r, SeverityWarning, -1, "flight time cannot be bounded")
 	if len(issuesWith(r, "item 5")) != 0 {
 		t.Fatalf("valid jump flagged: %v", r.Issues)
 	}
@@ -162,14 +163,14 @@ func TestValidateCommands(t *testing.T) {
 	p.Items[3].Command = CmdNavVTOLTakeoff
 	p.Items = append(p.Items, Item{Command: CmdFenceVertexInclusion, Frame: FrameGlobal, LatDeg: 1, LonDeg: 1, Param1: 3})
 	r := Validate(p, ValidateOptions{})
-	expectIssue(t, r, Error, 2, "unknown command 4242")
-	expectIssue(t, r, Error, 3, "NAV_VTOL_TAKEOFF is not supported by ArduPilot copter")
-	expectIssue(t, r, Error, 5, "belongs in the fence or rally points")
+	expectIssue(t, r, SeverityError, 2, "unknown command 4242")
+	expectIssue(t, r, SeverityError, 3, "NAV_VTOL_TAKEOFF is not supported by ArduPilot copter")
+	expectIssue(t, r, SeverityError, 5, "belongs in the fence or rally points")
 
 	p = squarePlan()
 	p.Vehicle.Firmware = FirmwarePX4
 	p.Items[2].Command = CmdNavSplineWaypoint
-	expectIssue(t, Validate(p, ValidateOptions{}), Error, 2, "NAV_SPLINE_WAYPOINT is not supported by PX4 copter")
+	expectIssue(t, Validate(p, ValidateOptions{}), SeverityError, 2, "NAV_SPLINE_WAYPOINT is not supported by PX4 copter")
 	p.Vehicle = VehicleInfo{Firmware: FirmwareArduPilot, Type: VehicleQuadrotor}
 	if r := Validate(p, ValidateOptions{}); !r.OK() {
 		t.Fatalf("ArduPilot copter flies splines: %v", r.Issues)
@@ -181,8 +182,8 @@ func TestValidateFence(t *testing.T) {
 	p := squarePlan()
 	p.Fence.Polygons = []FencePolygon{squareFence(true, -50, -50, 150, 90)}
 	r := Validate(p, ValidateOptions{})
-	expectIssue(t, r, Error, 1, "breaks the fence: outside inclusion polygon 1")
-	expectIssue(t, r, Error, 2, "breaks the fence: outside inclusion polygon 1")
+	expectIssue(t, r, SeverityError, 1, "breaks the fence: outside inclusion polygon 1")
+	expectIssue(t, r, SeverityError, 2, "breaks the fence: outside inclusion polygon 1")
 	if len(issuesWith(r, "breaks the fence")) != 2 {
 		t.Fatalf("%v", r.Issues)
 	}
@@ -190,18 +191,18 @@ func TestValidateFence(t *testing.T) {
 	// Exclusion polygon around a waypoint.
 	p = squarePlan()
 	p.Fence.Polygons = []FencePolygon{squareFence(false, 90, 90, 110, 110)}
-	expectIssue(t, Validate(p, ValidateOptions{}), Error, 2, "breaks the fence: exclusion polygon 1")
+	expectIssue(t, Validate(p, ValidateOptions{}), SeverityError, 2, "breaks the fence: exclusion polygon 1")
 
 	// Exclusion polygon between two waypoints: both ends fine, the leg is not.
 	p = squarePlan()
 	p.Fence.Polygons = []FencePolygon{squareFence(false, 40, 90, 60, 110)}
-	expectIssue(t, Validate(p, ValidateOptions{}), Error, 2, "leg from item 2 to item 3 crosses the fence: exclusion polygon 1")
+	expectIssue(t, Validate(p, ValidateOptions{}), SeverityError, 2, "leg from item 2 to item 3 crosses the fence: exclusion polygon 1")
 
 	// Exclusion circle the leg passes through, and one it misses.
 	p = squarePlan()
 	p.Fence.Circles = []FenceCircle{{Center: offsetLL(100, 50), RadiusM: 5}, {Center: offsetLL(50, 50), RadiusM: 5}}
 	r = Validate(p, ValidateOptions{})
-	expectIssue(t, r, Error, 3, "leg from item 3 to item 4 crosses the fence: exclusion circle 1")
+	expectIssue(t, r, SeverityError, 3, "leg from item 3 to item 4 crosses the fence: exclusion circle 1")
 	if len(issuesWith(r, "circle 2")) != 0 {
 		t.Fatalf("circle 2 is clear: %v", r.Issues)
 	}
@@ -212,14 +213,14 @@ func TestValidateFence(t *testing.T) {
 	u := []LatLon{offsetLL(-10, -10), offsetLL(110, -10), offsetLL(110, 110), offsetLL(90, 110), offsetLL(90, 20),
 		offsetLL(10, 20), offsetLL(10, 110), offsetLL(-10, 110)}
 	p.Fence.Polygons = []FencePolygon{{Inclusion: true, Vertices: u}}
-	expectIssue(t, Validate(p, ValidateOptions{}), Error, 2, "leg from item 2 to item 3 crosses the fence: outside inclusion polygon 1")
+	expectIssue(t, Validate(p, ValidateOptions{}), SeverityError, 2, "leg from item 2 to item 3 crosses the fence: outside inclusion polygon 1")
 
 	// Two disjoint inclusion circles, one around each half: ArduPilot needs
 	// the vehicle inside all inclusion zones, PX4 inside one.
 	p = squarePlan()
 	p.Items = []Item{takeoff(30), wp(0, 20, 30)}
 	p.Fence.Circles = []FenceCircle{{Inclusion: true, Center: offsetLL(0, 0), RadiusM: 50}, {Inclusion: true, Center: offsetLL(500, 0), RadiusM: 50}}
-	expectIssue(t, Validate(p, ValidateOptions{}), Error, 1, "outside inclusion circle 2")
+	expectIssue(t, Validate(p, ValidateOptions{}), SeverityError, 1, "outside inclusion circle 2")
 	p.Vehicle.Firmware = FirmwarePX4
 	if r := Validate(p, ValidateOptions{}); !r.OK() {
 		t.Fatalf("PX4 inside one of two inclusion zones: %v", r.Issues)
@@ -231,17 +232,17 @@ func TestValidateFence(t *testing.T) {
 	p.Fence.Circles = []FenceCircle{{Center: LatLon{LatDeg: 1, LonDeg: 1}, RadiusM: -1}}
 	p.Rally = []RallyPoint{{LatDeg: 99}}
 	r = Validate(p, ValidateOptions{})
-	expectIssue(t, r, Error, -1, "fence polygon 1 has 2 vertices")
-	expectIssue(t, r, Error, -1, "fence circle 1: radius -1 invalid")
-	expectIssue(t, r, Error, -1, "rally point 1: latitude 99")
+	expectIssue(t, r, SeverityError, -1, "fence polygon 1 has 2 vertices")
+	expectIssue(t, r, SeverityError, -1, "fence circle 1: radius -1 invalid")
+	expectIssue(t, r, SeverityError, -1, "rally point 1: latitude 99")
 }
 
 func TestValidateLegAndEndurance(t *testing.T) {
 	p := squarePlan()
 	p.Items = []Item{takeoff(30), wp(0, 6000, 30), rtl()}
 	r := Validate(p, ValidateOptions{})
-	expectIssue(t, r, Error, 1, "leg from item 1 to item 2 is 6000 m, longer than the 5000 m limit")
-	expectIssue(t, r, Error, 2, "leg from item 2 to home is 6000 m")
+	expectIssue(t, r, SeverityError, 1, "leg from item 1 to item 2 is 6000 m, longer than the 5000 m limit")
+	expectIssue(t, r, SeverityError, 2, "leg from item 2 to home is 6000 m")
 	if r := Validate(p, ValidateOptions{MaxLegM: 7000}); !r.OK() {
 		t.Fatalf("7 km limit: %v", r.Issues)
 	}
@@ -255,13 +256,13 @@ func TestValidateLegAndEndurance(t *testing.T) {
 	if got := EstimatedFlightTime(p, 0); absDur(got-want) > time.Second {
 		t.Fatalf("flight time %v, want %v", got, want)
 	}
-	expectIssue(t, Validate(p, ValidateOptions{EnduranceS: 100}), Warning, -1, "over 80% of the 1m40s endurance")
-	expectIssue(t, Validate(p, ValidateOptions{EnduranceS: 60}), Error, -1, "exceeds the 1m0s endurance")
+	expectIssue(t, Validate(p, ValidateOptions{EnduranceS: 100}), SeverityWarning, -1, "over 80% of the 1m40s endurance")
+	expectIssue(t, Validate(p, ValidateOptions{EnduranceS: 60}), SeverityError, -1, "exceeds the 1m0s endurance")
 	if r := Validate(p, ValidateOptions{EnduranceS: 60, SpeedMS: 20}); len(r.Issues) != 0 {
 		t.Fatalf("at 20 m/s: %v (%v)", r.Issues, r.FlightTime)
 	}
 	p.Items = append(p.Items[:4], Item{Command: CmdNavLoiterUnlim, Frame: FrameGlobalRelativeAlt, LatDeg: p.Items[3].LatDeg, LonDeg: p.Items[3].LonDeg, AltM: 30})
-	expectIssue(t, Validate(p, ValidateOptions{EnduranceS: 60}), Warning, -1, "loiters without limit")
+	expectIssue(t, Validate(p, ValidateOptions{EnduranceS: 60}), SeverityWarning, -1, "loiters without limit")
 }
 
 func absDur(d time.Duration) time.Duration {
@@ -308,7 +309,7 @@ func TestPathLengthAndFlightTime(t *testing.T) {
 
 func TestValidateMisc(t *testing.T) {
 	r := Validate(&Plan{}, ValidateOptions{})
-	expectIssue(t, r, Warning, -1, "plan is empty")
+	expectIssue(t, r, SeverityWarning, -1, "plan is empty")
 	r = Validate(nil, ValidateOptions{})
 	if r.OK() {
 		t.Fatal("nil plan OK")
@@ -316,11 +317,14 @@ func TestValidateMisc(t *testing.T) {
 	p := squarePlan()
 	p.Complex = []ComplexItem{{Type: "StructureScan", Index: 2, JSON: []byte(`{}`)}, {Type: "survey", Index: 9, Count: 3}}
 	r = Validate(p, ValidateOptions{})
-	expectIssue(t, r, Warning, -1, "complex item 1 (StructureScan) carries no generated mission items")
-	expectIssue(t, r, Error, -1, "complex item 2 (survey) does not match")
+	expectIssue(t, r, SeverityWarning, -1, "complex item 1 (StructureScan) carries no generated mission items")
+	expectIssue(t, r, SeverityError, -1, "complex item 2 (survey) does not match")
 
-	is := Issue{Severity: Error, Item: 4, Message: "boom"}
-	if is.String() != "error: item 5: boom" || (Issue{Severity: Warning, Item: -1, Message: "x"}).String() != "warning: plan: x" {
+	if b, _ := json.Marshal(Issue{Severity: SeverityWarning, Item: 2}); !strings.Contains(string(b), `"Severity":"warning"`) {
+		t.Fatalf("%s", b)
+	}
+	is := Issue{Severity: SeverityError, Item: 4, Message: "boom"}
+	if is.String() != "error: item 5: boom" || (Issue{Severity: SeverityWarning, Item: -1, Message: "x"}).String() != "warning: plan: x" {
 		t.Fatalf("%q", is.String())
 	}
 }

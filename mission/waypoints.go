@@ -42,11 +42,14 @@ func skipLine(line string) bool {
 	return t == "" || strings.HasPrefix(t, "#")
 }
 
-// ParseWaypoints reads a "QGC WPL 110" file. Columns may be separated by
-// tabs or spaces. A first row that is a NAV_WAYPOINT is the home position
-// (Mission Planner and ArduPilot always write home there) and becomes
-// PlannedHome; DO_JUMP targets are file rows and are shifted to Plan.Items
-// indexes accordingly. Fence rows (5000-5004) go to Plan.Fence and rally
+// ParseWaypoints reads a "QGC WPL 110" file (or QGroundControl's older
+// "QGC WPL 120", which has no home row). Columns may be separated by tabs
+// or spaces; blank lines and '#' comments are skipped. In a 110 file a
+// first row that is a NAV_WAYPOINT is the home position (Mission Planner
+// and ArduPilot always write home there) and becomes PlannedHome; any
+// other first row (MAVSDK writes a takeoff there) is a mission item.
+// DO_JUMP targets are file rows and are shifted to Plan.Items indexes
+// accordingly. Fence rows (5000-5004) go to Plan.Fence and rally
 // rows (5100) to Plan.Rally, so fence and rally files written by MAVProxy
 // or pymavlink load too.
 func ParseWaypoints(r io.Reader) (*Plan, error) {
@@ -66,9 +69,12 @@ func ParseWaypoints(r io.Reader) (*Plan, error) {
 	if len(head) < 2 || head[0] != "QGC" || head[1] != "WPL" {
 		return nil, invalid("waypoints: line %d: missing %q header", first+1, wplHeader)
 	}
-	if len(head) != 3 || head[2] != "110" {
+	// 110 files start with the home row; QGroundControl's old 120 files
+	// have none.
+	if len(head) != 3 || (head[2] != "110" && head[2] != "120") {
 		return nil, invalid("waypoints: line %d: unsupported header %q (want %q)", first+1, strings.TrimSpace(lines[first]), wplHeader)
 	}
+	homeRow := head[2] == "110"
 
 	var rows []wplRow
 	for n := first + 1; n < len(lines); n++ {
@@ -86,7 +92,7 @@ func ParseWaypoints(r io.Reader) (*Plan, error) {
 	var missionRows, fenceRows, rallyRows []wplRow
 	for i, row := range rows {
 		switch {
-		case i == 0 && row.item.Command == CmdNavWaypoint:
+		case i == 0 && homeRow && row.item.Command == CmdNavWaypoint:
 			home, err := homeFrom(row.item.LatDeg, row.item.LonDeg, row.item.AltM)
 			if err != nil {
 				return nil, invalid("waypoints: line %d (home): %v", row.line, err)
@@ -102,7 +108,7 @@ func ParseWaypoints(r io.Reader) (*Plan, error) {
 	}
 	// DO_JUMP param1 is a seq in the file, where a home row is seq 0.
 	seqOffset := 0.0
-	if len(rows) > 0 && rows[0].item.Command == CmdNavWaypoint {
+	if homeRow && len(rows) > 0 && rows[0].item.Command == CmdNavWaypoint {
 		seqOffset = 1
 	}
 	for _, row := range missionRows {

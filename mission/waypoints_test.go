@@ -93,6 +93,18 @@ func TestParseWaypointsWithoutHomeRow(t *testing.T) {
 	}
 }
 
+func TestParseWaypointsVersion120(t *testing.T) {
+	// QGroundControl's old text format: no home row, jumps count from 0.
+	in := "QGC WPL 120\n0\t0\t3\t16\t0\t0\t0\t0\t1\t1\t10\t1\n1\t0\t3\t177\t0\t2\t0\t0\t0\t0\t0\t1\n"
+	p, err := ParseWaypoints(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.PlannedHome != nil || len(p.Items) != 2 || p.Items[1].Param1 != 0 {
+		t.Fatalf("%+v", p)
+	}
+}
+
 func TestParseWaypointsFenceAndRally(t *testing.T) {
 	fence := "QGC WPL 110\n" +
 		"0\t0\t0\t5001\t3\t0\t0\t0\t40.0710\t-105.2300\t0\t0\n" +
@@ -161,7 +173,7 @@ func TestParseWaypointsBadInput(t *testing.T) {
 	}{
 		{"empty", "", "empty file", false},
 		{"no header", home, `line 1: missing "QGC WPL 110" header`, false},
-		{"other version", "QGC WPL 120\n" + home, "unsupported header", false},
+		{"other version", "QGC WPL 130\n" + home, "unsupported header", false},
 		{"truncated line", "QGC WPL 110\n" + home + "1\t0\t3\t16\t0\t0\t0\t0\t-35.2\t149.2\n", "line 3: 10 columns, want 12", false},
 		{"extra column", "QGC WPL 110\n" + home + "1\t0\t3\t16\t0\t0\t0\t0\t-35.2\t149.2\t30\t1\t7\n", "line 3: 13 columns", false},
 		{"not a number", "QGC WPL 110\n" + home + "1\t0\t3\t16\t0\t0\tabc\t0\t-35.2\t149.2\t30\t1\n", "line 3 (item 1): column 7 \"abc\" is not a number", false},

@@ -11,6 +11,7 @@ import (
 func TestArmingChecks(t *testing.T) {
 	t.Parallel()
 	v, g := tcpVehicle(t, VehicleConfig{SystemID: 5, Speedup: 10})
+	g.fastHeartbeats(5)
 
 	// No GPS: GPS_RAW_INT reports no fix, arming in GUIDED is refused.
 	v.SetGPS(false)
@@ -88,6 +89,7 @@ func TestArmingChecks(t *testing.T) {
 func TestCommandProtocol(t *testing.T) {
 	t.Parallel()
 	v, g := tcpVehicle(t, VehicleConfig{SystemID: 6, Speedup: 30})
+	g.fastHeartbeats(6)
 
 	// Takeoff while disarmed fails, as in ArduPilot.
 	if r := g.command(6, common.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 0, 10); r != common.MAV_RESULT_FAILED {

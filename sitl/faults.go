@@ -1,6 +1,7 @@
 package sitl
 
 import (
+	"github.com/bluenviron/gomavlib/v3/pkg/frame"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -24,6 +25,7 @@ type linkFaults struct {
 	outageUntil     time.Time
 	queue           []delayedMsg
 	lastDue         time.Time
+	nextSeq         byte
 }
 
 type delayedMsg struct {
@@ -120,6 +122,10 @@ func (v *Vehicle) emit(now time.Time, ob *outbox) {
 	n := 0
 	l.mu.Lock()
 	for _, o := range ob.msgs {
+		// Every message takes a sequence number as it leaves the autopilot, lost or not, so a ground
+		// station sees injected loss as the sequence gaps a real radio leaves.
+		o.seq = l.nextSeq
+		l.nextSeq++
 		if now.Before(l.outageUntil) {
 			continue
 		}
@@ -134,7 +140,7 @@ func (v *Vehicle) emit(now time.Time, ob *outbox) {
 				due = l.lastDue
 			}
 			l.lastDue = due
-			l.queue = append(l.queue, delayedMsg{due: due, out: outMsg{ch: o.ch, m: cloneMessage(o.m)}})
+			l.queue = append(l.queue, delayedMsg{due: due, out: outMsg{ch: o.ch, m: cloneMessage(o.m), seq: o.seq}})
 			queued = true
 			continue
 		}
@@ -184,11 +190,17 @@ func (v *Vehicle) flushDelayed(now time.Time) (next time.Time, ok bool) {
 
 func (v *Vehicle) write(o outMsg) {
 	// Write errors only mean the message is not in the dialect, which the
-	// simulator never sends; there is nobody to report them to.
+	// simulator never sends; there is nobody to report them to. The frame is
+	// built here, with the sequence number emit gave it; FixFrame encodes the
+	// message and fills the checksum.
+	fr := &frame.V2Frame{SequenceNumber: o.seq, SystemID: v.sysID, ComponentID: autopilotCompID, Message: o.m}
+	if err := v.node.FixFrame(fr); err != nil {
+		return
+	}
 	if o.ch != nil {
-		_ = v.node.WriteMessageTo(o.ch, o.m)
+		_ = v.node.WriteFrameTo(o.ch, fr)
 	} else {
-		_ = v.node.WriteMessageAll(o.m)
+		_ = v.node.WriteFrameAll(fr)
 	}
 }
 

@@ -14,6 +14,7 @@ func TestGuidedFlight(t *testing.T) {
 	t.Parallel()
 	v, g := tcpVehicle(t, VehicleConfig{SystemID: 2, Speedup: 40})
 	home := v.State()
+	g.fastHeartbeats(2)
 
 	from := g.mark()
 	g.mustCommand(2, common.MAV_CMD_DO_SET_MODE, 1, float32(ModeGuided))
@@ -128,6 +129,7 @@ func TestGCSFailsafe(t *testing.T) {
 	t.Parallel()
 	v, g := tcpVehicle(t, VehicleConfig{SystemID: 9, Speedup: 20,
 		Params: map[string]float32{"FS_GCS_TIMEOUT": 1}})
+	g.fastHeartbeats(9)
 	g.startHeartbeats(100 * time.Millisecond)
 	g.mustCommand(9, common.MAV_CMD_DO_SET_MODE, 1, float32(ModeGuided))
 	g.mustCommand(9, common.MAV_CMD_COMPONENT_ARM_DISARM, 1)

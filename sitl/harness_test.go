@@ -242,6 +242,13 @@ func (g *testGCS) waitText(from int, sys byte, substr string, timeout time.Durat
 	return f.m.(*common.MessageStatustext), true
 }
 
+// fastHeartbeats raises the vehicle's HEARTBEAT to 20 Hz (as ArduPilot
+// allows through SET_MESSAGE_INTERVAL) so tests confirm state changes quickly.
+func (g *testGCS) fastHeartbeats(sys byte) {
+	g.t.Helper()
+	g.mustCommand(sys, common.MAV_CMD_SET_MESSAGE_INTERVAL, 0, 50000)
+}
+
 // waitMode waits for a heartbeat from sys reporting mode.
 func (g *testGCS) waitMode(from int, sys byte, mode uint32, timeout time.Duration) bool {
 	_, ok := g.waitFor(from, timeout, func(f rx) bool {

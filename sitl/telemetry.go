@@ -173,7 +173,7 @@ func (v *Vehicle) emitDueStreamsLocked(now time.Time, ob *outbox) {
 		if st.interval <= 0 || st.next.After(limit) {
 			continue
 		}
-		ob.all(v.fillStreamLocked(streamID(i)))
+		ob.all(v.fillStreamLocked(streamID(i), &v.tm))
 		st.next = st.next.Add(st.interval)
 		if st.next.Before(now) {
 			// Fell behind (a stall or a rate change): skip, do not burst.
@@ -329,9 +329,9 @@ func (v *Vehicle) messageIntervalLocked(msgID uint32) *common.MessageMessageInte
 	return m
 }
 
-// fillStreamLocked fills the scheduler's reusable struct for stream i.
-func (v *Vehicle) fillStreamLocked(i streamID) message.Message {
-	t := &v.tm
+// fillStreamLocked fills stream i's struct in t and returns it. The
+// scheduler passes its reusable v.tm; anyone else must pass their own.
+func (v *Vehicle) fillStreamLocked(i streamID, t *telemetryMsgs) message.Message {
 	switch i {
 	case stHeartbeat:
 		v.fillHeartbeatLocked(&t.hb)
@@ -378,7 +378,9 @@ func (v *Vehicle) buildMessageLocked(id uint32) message.Message {
 	if !ok {
 		return nil
 	}
-	return cloneMessage(v.fillStreamLocked(i))
+	// Not v.tm: that belongs to the scheduler goroutine, which may be
+	// encoding it right now.
+	return v.fillStreamLocked(i, &telemetryMsgs{})
 }
 
 func (v *Vehicle) bootMs() uint32 {

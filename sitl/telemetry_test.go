@@ -190,3 +190,17 @@ func TestRequestDataStream(t *testing.T) {
 		t.Error("heartbeat stopped with the data streams")
 	}
 }
+
+// TestRequestMessageWhileStreaming asks for a streamed message while the
+// scheduler sends it at a high rate; under -race this proves the two do not
+// share a message struct.
+func TestRequestMessageWhileStreaming(t *testing.T) {
+	t.Parallel()
+	_, g := tcpVehicle(t, VehicleConfig{SystemID: 16})
+	g.mustCommand(16, common.MAV_CMD_SET_MESSAGE_INTERVAL, 30, 5000)
+	for range 20 {
+		if r := g.command(16, common.MAV_CMD_REQUEST_MESSAGE, 0, 30); r != common.MAV_RESULT_ACCEPTED {
+			t.Fatalf("REQUEST_MESSAGE(ATTITUDE) = %v", r)
+		}
+	}
+}

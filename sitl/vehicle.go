@@ -188,8 +188,9 @@ type missionServer interface {
 
 // outMsg is one message to send: to one channel, or to all when ch is nil.
 type outMsg struct {
-	ch *gomavlib.Channel
-	m  message.Message
+	ch  *gomavlib.Channel
+	m   message.Message
+	seq byte // MAVLink sequence number, given when the message leaves the autopilot
 }
 
 // outbox collects messages while Vehicle.mu is held so they are written to

@@ -91,7 +91,8 @@ func (f *linkFlags) connect(ctx context.Context) (*mavlink.Manager, *mavlink.Veh
 		}
 		return m, v, nil
 	}
-	// No --vehicle: wait for the first, then a moment more to notice a second one.
+	// No --vehicle: wait for the first, then two heartbeat periods more to be sure it is the only one:
+	// a command must never go to a vehicle the operator did not mean.
 	sub := m.Subscribe()
 	defer sub.Close()
 	for len(m.Vehicles()) == 0 {
@@ -101,7 +102,7 @@ func (f *linkFlags) connect(ctx context.Context) (*mavlink.Manager, *mavlink.Veh
 		}
 	}
 	select {
-	case <-time.After(1200 * time.Millisecond):
+	case <-time.After(2100 * time.Millisecond):
 	case <-ctx.Done():
 	}
 	vs := m.Vehicles()

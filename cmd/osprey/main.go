@@ -46,7 +46,7 @@ func (e usageError) Unwrap() error { return e.error }
 func exitCode(err error) int {
 	var ue usageError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, mavlink.ErrBadArgument), errors.Is(err, mavlink.ErrUnknownMode):
 		return exitUsage
 	case errors.Is(err, mavlink.ErrDenied), errors.Is(err, mavlink.ErrFailed), errors.Is(err, mavlink.ErrUnsupported),
 		errors.Is(err, mavlink.ErrCancelled), errors.Is(err, mavlink.ErrParamRejected), errors.Is(err, mavlink.ErrNotConfirmed):

@@ -40,24 +40,28 @@ so QGroundControl or a running osprey server can watch the replay.`,
 					return usageError{err}
 				}
 			}
-			link, finished, err := m.Replay(in, speed, len(forward) > 0)
+			replay, err := m.Replay(in, speed, len(forward) > 0)
 			if err != nil {
 				return err
 			}
+			waitDone := make(chan error, 1)
+			go func() { waitDone <- replay.Wait(cmd.Context()) }()
 			tick := time.NewTicker(time.Second)
 			defer tick.Stop()
 			for {
 				select {
 				case <-cmd.Context().Done():
 					return nil
-				case <-finished:
+				case err := <-waitDone:
 					printFleet(cmd, m, asJSON)
-					info := link.Info()
-					if info.ParseErrors > 0 || info.LastError != "" {
-						return fmt.Errorf("%s: %d frames played, %d unreadable: %s", args[0], info.FramesIn, info.ParseErrors, info.LastError)
+					if err != nil {
+						return fmt.Errorf("%s: stopped after %d frames: %w", args[0], replay.Frames(), err)
+					}
+					if info := replay.Link().Info(); info.ParseErrors > 0 {
+						return fmt.Errorf("%s: %d frames played, %d unreadable: %s", args[0], replay.Frames(), info.ParseErrors, info.LastError)
 					}
 					if !asJSON {
-						fmt.Fprintf(cmd.OutOrStdout(), "replayed %d frames from %s\n", info.FramesIn, args[0])
+						fmt.Fprintf(cmd.OutOrStdout(), "replayed %d frames from %s\n", replay.Frames(), args[0])
 					}
 					return nil
 				case <-tick.C:

@@ -24,6 +24,11 @@ func newSitlCmd() *cobra.Command {
 		link      string
 		speedup   float64
 		ardupilot string
+		cameras   bool
+		rtspAddr  string
+		camSize   string
+		camFPS    int
+		camGOP    int
 	)
 	c := &cobra.Command{
 		Use:   "sitl",
@@ -38,7 +43,8 @@ With a client link (udpc, tcpc) every vehicle talks to the same address. With a 
 With --ardupilot, real ArduPilot SITL binaries are launched instead (TCP 5760+10*i).`,
 		Example: `  osprey sitl --vehicles 3 --link udpc:127.0.0.1:14550
   osprey sitl --vehicles 5 --home 51.5007,-0.1246,10 --link tcps:127.0.0.1:5760 --speedup 2
-  osprey sitl --vehicles 2 --ardupilot ~/ardupilot/build/sitl/bin/arducopter`,
+  osprey sitl --vehicles 2 --ardupilot ~/ardupilot/build/sitl/bin/arducopter
+  osprey sitl --vehicles 3 --cameras   # and rtsp://127.0.0.1:8554/sim/1 ... /sim/3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lat, lon, alt, err := parseHome(home)
@@ -52,6 +58,24 @@ With --ardupilot, real ArduPilot SITL binaries are launched instead (TCP 5760+10
 				return usageError{fmt.Errorf("--speedup %v: must be positive", speedup)}
 			}
 			out := cmd.OutOrStdout()
+			if cameras {
+				w, h, err := parseSize(camSize)
+				if err != nil {
+					return usageError{err}
+				}
+				var cams []sitl.CameraConfig
+				for i := range vehicles {
+					cams = append(cams, sitl.CameraConfig{Name: fmt.Sprintf("sim/%d", firstID+i), Width: w, Height: h, FPS: camFPS, GOP: camGOP})
+				}
+				srv, err := sitl.NewCameraServer(sitl.CameraServerConfig{Address: rtspAddr, Cameras: cams})
+				if err != nil {
+					return err
+				}
+				defer srv.Close()
+				for _, c := range cams {
+					fmt.Fprintf(out, "camera %s: %s\n", c.Name, srv.URL(c.Name))
+				}
+			}
 			if ardupilot != "" {
 				ap, err := sitl.StartArduPilot(cmd.Context(), sitl.ArduPilotConfig{Binary: ardupilot, Instances: vehicles,
 					HomeLatDeg: lat, HomeLonDeg: lon, HomeAltMSLM: alt, Speedup: speedup})
@@ -88,7 +112,26 @@ With --ardupilot, real ArduPilot SITL binaries are launched instead (TCP 5760+10
 	fl.StringVar(&link, "link", "udpc:127.0.0.1:14550", "where the vehicles talk (link URL)")
 	fl.Float64Var(&speedup, "speedup", 1, "simulation speed-up factor")
 	fl.StringVar(&ardupilot, "ardupilot", "", "path to a real ArduPilot SITL binary (arducopter) to launch instead")
+	fl.BoolVar(&cameras, "cameras", false, "also serve one simulated H.264 camera per vehicle over RTSP (sim/ID)")
+	fl.StringVar(&rtspAddr, "rtsp", "127.0.0.1:8554", "with --cameras: the RTSP listen address")
+	fl.StringVar(&camSize, "camera-size", "640x360", "with --cameras: picture size WIDTHxHEIGHT")
+	fl.IntVar(&camFPS, "camera-fps", 30, "with --cameras: frames per second")
+	fl.IntVar(&camGOP, "camera-gop", 0, "with --cameras: frames between keyframes (default: one a second)")
 	return c
+}
+
+func parseSize(s string) (w, h int, err error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
+	if ok {
+		w, err = strconv.Atoi(ws)
+		if err == nil {
+			h, err = strconv.Atoi(hs)
+		}
+	}
+	if !ok || err != nil || w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 || w > 3840 || h > 2160 {
+		return 0, 0, fmt.Errorf("size %q: want even WIDTHxHEIGHT up to 3840x2160, e.g. 640x360", s)
+	}
+	return w, h, nil
 }
 
 func parseHome(s string) (lat, lon, alt float64, err error) {
