@@ -176,7 +176,7 @@ func (b *routeBuilder) finish() *Plan {
 	return b.plan
 }
 
-// loop flies pts as a closed loop laps times: pts..., pts[0], then a DO_JUMP
+// loopPlan flies pts as a closed loop laps times: pts..., pts[0], then a DO_JUMP
 // back to pts[1] repeated laps-1 times.
 func loopPlan(ro RouteOptions, altM float64, pts []LatLon, laps int) (*Plan, error) {
 	if laps < 0 {

@@ -249,7 +249,7 @@ func Validate(p *Plan, opts ValidateOptions) Report {
 	checkFenceShape(p, add)
 
 	sim := simulate(p, opts.SpeedMS)
-	rep.PathLengthM, rep.FlightTime = sim.pathM, time.Duration(sim.timeS*float64(time.Second))
+	rep.PathLengthM, rep.FlightTime = sim.pathM, durationS(sim.timeS)
 	if maxLeg > 0 {
 		for _, l := range sim.legs {
 			if d := distanceM(l.a, l.b); d > maxLeg {
@@ -274,7 +274,16 @@ func Validate(p *Plan, opts ValidateOptions) Report {
 	return rep
 }
 
-func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)).Round(time.Second) }
+func secs(s float64) time.Duration { return durationS(s).Round(time.Second) }
+
+// durationS converts seconds to a Duration, saturating instead of
+// overflowing for absurd plans.
+func durationS(s float64) time.Duration {
+	if !(s < float64(math.MaxInt64)/float64(time.Second)) {
+		return math.MaxInt64
+	}
+	return time.Duration(s * float64(time.Second))
+}
 
 // legName describes a leg with items numbered as users see them.
 func legName(l leg) string {
@@ -733,5 +742,5 @@ func EstimatedFlightTime(p *Plan, speedMS float64) time.Duration {
 	if p == nil {
 		return 0
 	}
-	return time.Duration(simulate(p, speedMS).timeS * float64(time.Second))
+	return durationS(simulate(p, speedMS).timeS)
 }

@@ -160,31 +160,29 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rest string)
 		writeError(w, http.StatusBadRequest, "bad stream name")
 		return
 	}
-	root, err := filepath.Abs(h.dir)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "bad recordings directory")
-		return
-	}
-	path := filepath.Join(root, rel, file)
-	if inside, err := filepath.Rel(root, path); err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) {
-		writeError(w, http.StatusBadRequest, "bad recording path")
-		return
-	}
-	info, err := os.Lstat(path)
-	if err != nil || !info.Mode().IsRegular() {
-		if err == nil || errors.Is(err, fs.ErrNotExist) {
-			writeError(w, http.StatusNotFound, "no such recording")
-		} else {
-			writeError(w, http.StatusInternalServerError, "cannot read recording")
-		}
-		return
-	}
-	f, err := os.Open(path)
+	// os.Root refuses any path, symbolic links included, that leads out
+	// of the recordings directory.
+	root, err := os.OpenRoot(h.dir)
 	if err != nil {
 		writeError(w, http.StatusNotFound, "no such recording")
 		return
 	}
+	defer root.Close()
+	f, err := root.Open(filepath.Join(rel, file))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			writeError(w, http.StatusNotFound, "no such recording")
+		} else {
+			writeError(w, http.StatusBadRequest, "bad recording path")
+		}
+		return
+	}
 	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		writeError(w, http.StatusNotFound, "no such recording")
+		return
+	}
 	w.Header().Set("Content-Type", "video/mp4")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+safeFileName(strings.Join(elems, "_"))+`"`)
 	http.ServeContent(w, r, file, info.ModTime(), f)
