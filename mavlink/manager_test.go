@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"strings"
@@ -318,6 +319,26 @@ func TestTlogRecordAndReplay(t *testing.T) {
 	written, dropped := rec.Stats()
 	if written < 20 || dropped != 0 {
 		t.Fatalf("recorded %d frames, dropped %d", written, dropped)
+	}
+
+	// A vehicle's own log holds its frames only.
+	var own bytes.Buffer
+	ownRec, err := m.RecordVehicle(&own, "", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherRec, err := m.RecordVehicle(io.Discard, "", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ctx, v, "more telemetry", func(s mavlink.State) bool { return s.Links[0].Received > live.Links[0].Received+10 })
+	_ = ownRec.Close()
+	_ = otherRec.Close()
+	if n, _ := ownRec.Stats(); n < 10 {
+		t.Fatalf("vehicle 3's own log has %d frames", n)
+	}
+	if n, _ := otherRec.Stats(); n != 0 {
+		t.Fatalf("vehicle 4's log has %d frames, but there is no vehicle 4", n)
 	}
 
 	// The tlog parses entry by entry with increasing timestamps.

@@ -102,11 +102,20 @@ type Recorder struct {
 	written atomic.Uint64
 	dropped atomic.Uint64
 	err     error
+	// only, when set, keeps the frames of one vehicle: its system id on the links of its network.
+	only *vehicleKey
 }
 
 // Record starts writing the traffic of all links to w, until the Recorder is closed.
-func (m *Manager) Record(w io.Writer) (*Recorder, error) {
-	r := &Recorder{m: m, w: w, queue: make(chan []byte, recorderQueue), done: make(chan struct{})}
+func (m *Manager) Record(w io.Writer) (*Recorder, error) { return m.record(w, nil) }
+
+// RecordVehicle writes only one vehicle's frames (all its components) to w: a flight's own log.
+func (m *Manager) RecordVehicle(w io.Writer, network string, id byte) (*Recorder, error) {
+	return m.record(w, &vehicleKey{network, id})
+}
+
+func (m *Manager) record(w io.Writer, only *vehicleKey) (*Recorder, error) {
+	r := &Recorder{m: m, w: w, queue: make(chan []byte, recorderQueue), done: make(chan struct{}), only: only}
 	fw := &frame.Writer{ByteWriter: &r.buf, DialectRW: m.dialectRW}
 	if err := fw.Initialize(); err != nil {
 		return nil, err
@@ -119,7 +128,10 @@ func (m *Manager) Record(w io.Writer) (*Recorder, error) {
 	return r, nil
 }
 
-func (r *Recorder) onFrame(_ *Link, f frame.Frame, now time.Time) {
+func (r *Recorder) onFrame(l *Link, f frame.Frame, now time.Time) {
+	if r.only != nil && (l.network != r.only.network || f.GetSystemID() != r.only.sys) {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.buf.Reset()

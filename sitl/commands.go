@@ -117,6 +117,11 @@ func sameCommand(a, b commandReq) bool {
 
 func (v *Vehicle) execCommandLocked(now time.Time, src source, req commandReq, ob *outbox) common.MAV_RESULT {
 	s := &v.st
+	if v.missions != nil {
+		if r, ok := v.missions.commandLocked(v, req, ob); ok {
+			return r
+		}
+	}
 	switch req.cmd {
 	case common.MAV_CMD_COMPONENT_ARM_DISARM:
 		return v.cmdArmDisarmLocked(req, ob)

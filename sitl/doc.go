@@ -24,6 +24,12 @@
 //   - A parameter server (~80 ArduPilot parameters with ArduPilot names, types
 //     and defaults) whose values change behaviour.
 //   - A GCS failsafe driven by heartbeats from SYSID_MYGCS.
+//   - The mission protocol for mission, fence and rally points, with
+//     ArduPilot's quirks (home at mission seq 0, non-atomic mission and rally
+//     uploads, legacy MISSION_REQUEST during uploads, re-requests after 1 s
+//     and an 8 s upload timeout), AUTO flight of the common navigation
+//     commands with DO_JUMP, and the fence with its breach action; see
+//     mission.go, mission_auto.go and mission_fence.go.
 //   - Fault injection: message loss in each direction, latency, outages, GPS
 //     loss and a forced battery level.
 //
@@ -52,6 +58,9 @@
 //   - DO_REPOSITION sent as COMMAND_LONG is answered MAV_RESULT_UNSUPPORTED,
 //     as ArduPilot up to 4.4 does; 4.5 and later convert it to COMMAND_INT.
 //   - Message rates are per vehicle, not per link.
-//   - Missions are not implemented yet: AUTO can be entered only while
-//     disarmed, and MAV_CMD_MISSION_START fails with "Missing mission".
+//   - Missions: no MAVFTP mission transfer, no partial fence update, no
+//     opaque mission ids (MISSION_COUNT.opaque_id is 0), rally points are
+//     stored but RTL does not use them, and the circle/polygon fences do not
+//     cap the RTL altitude. A new mission uploaded while not flying AUTO
+//     restarts the next AUTO from the first item.
 package sitl

@@ -3,6 +3,7 @@ package sitl
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/bluenviron/gomavlib/v3/pkg/dialects/common"
 )
@@ -237,6 +238,9 @@ func (v *Vehicle) stepPhysicsLocked(dtS float64, ob *outbox) {
 		v.step1Locked(h, ob)
 		dtS -= h
 	}
+	if v.missions != nil && !v.st.rebooting {
+		v.missions.tickLocked(v, time.Now(), ob)
+	}
 }
 
 func (v *Vehicle) step1Locked(h float64, ob *outbox) {
@@ -267,9 +271,10 @@ func (v *Vehicle) flyLocked(h float64, ob *outbox) {
 		s.throttlePct = 0
 		return
 	}
-	if s.landed && s.nav != navTakeoff {
+	if s.landed && s.nav != navTakeoff && s.nav != navAuto {
 		// On the ground only a takeoff lifts the vehicle, as ArduCopter's
-		// position controllers keep a landed vehicle on the ground.
+		// position controllers keep a landed vehicle on the ground (in AUTO
+		// the mission decides: a takeoff item climbs, a landing completes).
 		s.stopXY()
 		s.velU = 0
 		s.throttlePct = 100 * s.throttleIdle()
@@ -665,6 +670,9 @@ func (v *Vehicle) finishRebootLocked() {
 	s.battLowFS, s.battCrtFS = false, false
 	v.gcs = gcsLink{}
 	v.plist = paramListState{}
+	if v.missions != nil {
+		v.missions.rebootLocked()
+	}
 	clear(v.cmdCache)
 	// The scheduler resets message intervals, which needs the wall clock.
 	v.streamsReset = true

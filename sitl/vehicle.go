@@ -138,8 +138,8 @@ type Vehicle struct {
 	// the seam for services added later (the mission server registers itself
 	// here and in missions).
 	handlers []messageHandler
-	// missions is nil until the mission protocol is implemented; AUTO and
-	// MISSION_START consult it.
+	// missions is the mission server (mission*.go); AUTO and MISSION_START
+	// consult it.
 	missions missionServer
 
 	// link holds fault injection state and the delayed-send queue; it has its
@@ -184,6 +184,15 @@ type missionServer interface {
 	setPaused(paused bool) bool
 	// fillMissionCurrent fills the MISSION_CURRENT stream.
 	fillMissionCurrent(m *common.MessageMissionCurrent)
+	// commandLocked carries out the mission's commands (MISSION_START,
+	// DO_SET_MISSION_CURRENT); handled is false for any other command.
+	commandLocked(v *Vehicle, req commandReq, ob *outbox) (result common.MAV_RESULT, handled bool)
+	// tickLocked runs the transfer timers on wall time and checks the fence;
+	// the scheduler calls it after every physics step.
+	tickLocked(v *Vehicle, now time.Time, ob *outbox)
+	// rebootLocked forgets transfers and execution state; stored items
+	// survive a reboot, as they do in ArduPilot's storage.
+	rebootLocked()
 }
 
 // outMsg is one message to send: to one channel, or to all when ch is nil.
@@ -282,6 +291,7 @@ func newVehicleCore(cfg VehicleConfig) (*Vehicle, error) {
 		v.params.setIndex(i, val)
 	}
 	v.link.init(cfg.Seed, cfg.SystemID)
+	v.installMissionServer()
 	v.applyParamsLocked()
 	v.st.boot(cfg.HomeLatDeg, cfg.HomeLonDeg, cfg.HomeAltMSLM)
 	v.initStreamsLocked(time.Now())

@@ -89,12 +89,11 @@ func ValidateName(name string) error {
 
 // rateMeter measures bitrate and video frame rate over one-second windows.
 type rateMeter struct {
-	start        time.Time
-	bytes        int64
-	frames       int
-	lastBPS      int64
-	lastFPS      float64
-	lastComplete time.Time
+	start   time.Time
+	bytes   int64
+	frames  int
+	lastBPS int64
+	lastFPS float64
 }
 
 func (m *rateMeter) add(now time.Time, size int, video bool) {
@@ -122,7 +121,6 @@ func (m *rateMeter) roll(now time.Time) {
 		// Idle for a while: the old window says nothing about now.
 		m.lastBPS, m.lastFPS = 0, 0
 	}
-	m.lastComplete = now
 	m.start, m.bytes, m.frames = now, 0, 0
 }
 

@@ -428,3 +428,33 @@ func FuzzH264AccessUnit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzH265AccessUnit runs arbitrary NAL units through the H.265 side of
+// the access-unit checks, whose SPS parser sees untrusted bytes too.
+func FuzzH265AccessUnit(f *testing.F) {
+	f.Add([]byte{0, 3, 0x40, 0x01, 0x0c, 0, 3, 0x42, 0x01, 0x01, 0, 3, 0x44, 0x01, 0xc0, 0, 3, 0x26, 0x01, 0xaf})
+	f.Add([]byte{0, 2, 0x02, 0x01})
+	f.Add([]byte{0, 1, 0x80})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var au [][]byte
+		for len(data) >= 2 {
+			n := min(int(data[0])<<8|int(data[1]), len(data)-2)
+			au = append(au, data[2:2+n])
+			data = data[2+n:]
+		}
+		var ps paramSets
+		out, idr, _, err := sanitizeAU(CodecH265, au, &ps)
+		if err != nil {
+			return
+		}
+		if idr && (len(out) < 3 || !startsWithParams(CodecH265, out)) {
+			t.Fatal("H.265 keyframe without leading VPS, SPS and PPS")
+		}
+		u := &Unit{Codec: CodecH265, NALUs: out, IDR: idr}
+		if len(out) > 0 {
+			if _, err := u.RTPPayloads(); err != nil {
+				t.Fatalf("packetizing: %v", err)
+			}
+		}
+	})
+}

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ospreygcs/osprey/video"
+	"github.com/ospreygcs/osprey/video/record"
 	"github.com/ospreygcs/osprey/video/relay"
 	"github.com/ospreygcs/osprey/video/whep"
 )
@@ -70,14 +73,6 @@ authenticates. 'osprey serve' mounts the same endpoints behind its login.`,
 			if err != nil {
 				return usageError{err}
 			}
-			if recordDir != "" {
-				// HOOK(recording): video/record is written separately; when
-				// it is ready, start one recorder per stream here, fed by
-				// r.Hub().Stream(name).AddReader("record", 0) (see the
-				// video package comment). Until then refuse rather than
-				// pretend to record.
-				return usageError{errors.New("--record: recording is not available in this build yet")}
-			}
 			if _, _, err := net.SplitHostPort(httpAddr); err != nil {
 				return usageError{fmt.Errorf("--http %q: %w", httpAddr, err)}
 			}
@@ -85,7 +80,7 @@ authenticates. 'osprey serve' mounts the same endpoints behind its login.`,
 			cfg.Logf = func(format string, args ...any) {
 				fmt.Fprintf(out, time.Now().Format("15:04:05 ")+format+"\n", args...)
 			}
-			return runRelay(cmd.Context(), cfg, httpAddr, cmd)
+			return runRelay(cmd.Context(), cfg, httpAddr, recordDir, cmd)
 		},
 	}
 	f := c.Flags()
@@ -98,7 +93,7 @@ authenticates. 'osprey serve' mounts the same endpoints behind its login.`,
 	f.StringVar(&webrtcIP, "webrtc-ip", "", "bind WebRTC media to this local address only (default: every interface)")
 	f.StringArrayVar(&natIPs, "nat-ip", nil, "public IP to announce for WebRTC when behind a 1:1 NAT (repeatable)")
 	f.StringArrayVar(&iceServers, "ice-server", nil, "STUN/TURN URL handed to browsers, such as stun:stun.example.net:3478 (repeatable)")
-	f.StringVar(&recordDir, "record", "", "record every stream to fragmented MP4 under this directory")
+	f.StringVar(&recordDir, "record", "", "record every stream to fragmented MP4 files under this directory (DIR/NAME/START.mp4)")
 	return c
 }
 
@@ -166,12 +161,21 @@ func relayConfig(cameras []string, transport, rtspAddr string, udpPort, tcpPort 
 }
 
 // runRelay runs the relay and its HTTP server until ctx ends.
-func runRelay(ctx context.Context, cfg relay.Config, httpAddr string, cmd *cobra.Command) error {
+func runRelay(ctx context.Context, cfg relay.Config, httpAddr, recordDir string, cmd *cobra.Command) error {
 	r, err := relay.New(cfg)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if recordDir != "" {
+		stopRecording, err := startRecording(ctx, r, recordDir, cfg.Logf)
+		if err != nil {
+			return err
+		}
+		defer stopRecording()
+	}
 	ln, err := net.Listen("tcp", httpAddr)
 	if err != nil {
 		return fmt.Errorf("--http: %w", err)
@@ -189,8 +193,6 @@ func runRelay(ctx context.Context, cfg relay.Config, httpAddr string, cmd *cobra
 	}
 	fmt.Fprintf(out, "streams: %s/api/v1/streams\n", base)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
 	runDone := make(chan struct{})
@@ -213,4 +215,71 @@ func runRelay(ctx context.Context, cfg relay.Config, httpAddr string, cmd *cobra
 		return fmt.Errorf("http: %w", serveErr)
 	}
 	return nil
+}
+
+// startRecording records every stream under dir. Each stream gets a hub
+// reader feeding a record.Recorder, created at the stream's first picture so
+// it knows whether there is Opus audio to record; the returned stop ends the
+// feeders and closes the recorders. A recorder never blocks the relay: a
+// full queue drops its own units.
+func startRecording(ctx context.Context, r *relay.Relay, dir string, logf func(string, ...any)) (stop func(), err error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	stop = func() {
+		cancel()
+		wg.Wait()
+	}
+	for _, st := range r.Hub().Streams() {
+		rd, err := st.AddReader("record", 0)
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("--record: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer rd.Close()
+			if err := feedRecorder(ctx, st, rd, dir); err != nil {
+				logf("record: %s: %v", st.Name(), err)
+			}
+		}()
+	}
+	logf("recording every stream under %s", dir)
+	return stop, nil
+}
+
+// feedRecorder writes a stream's units to a recorder until ctx ends.
+func feedRecorder(ctx context.Context, st *video.Stream, rd *video.Reader, dir string) error {
+	var rec *record.Recorder
+	defer func() {
+		if rec != nil {
+			_ = rec.Close()
+		}
+	}()
+	for {
+		u, err := rd.ReadUnit(ctx)
+		if err != nil {
+			return nil
+		}
+		if rec == nil {
+			cfg := record.Config{Dir: dir, StreamName: st.Name()}
+			if m, _, ok := st.Media(); ok && m.Audio == video.CodecOpus {
+				cfg.Audio, cfg.AudioChannels = record.AudioOpus, m.AudioChannels
+			}
+			if rec, err = record.New(cfg); err != nil {
+				return err
+			}
+		}
+		switch u.Codec {
+		case video.CodecH264:
+			_ = rec.WriteH264(u.PTS, u.NTP, u.NALUs) // a full queue is counted by the recorder
+		case video.CodecOpus:
+			_ = rec.WriteOpus(u.PTS, u.Payload)
+		default:
+			// H.265 and G.711 are not recorded (see video/record).
+		}
+	}
 }

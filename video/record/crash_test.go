@@ -72,10 +72,11 @@ func crashChild() int {
 		return fail(err)
 	}
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		pts, ok := c.PacketPTS(medi, pkt)
+		ticks, ok := c.PacketPTS2(medi, pkt)
 		if !ok {
 			return
 		}
+		pts := ticksToSignedDuration(ticks, int64(forma.ClockRate()))
 		au, err := dec.Decode(pkt)
 		if err != nil {
 			return

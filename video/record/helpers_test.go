@@ -16,6 +16,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
 	"go.uber.org/goleak"
 
 	"github.com/ospreygcs/osprey/sitl"
@@ -221,9 +222,9 @@ func joinNames(ps []string) string {
 }
 
 // spsWidth returns the picture width of an init track's H.264 codec.
-func spsWidth(t testing.TB, c fmp4.Codec) int {
+func spsWidth(t testing.TB, c codecs.Codec) int {
 	t.Helper()
-	h, ok := c.(*fmp4.CodecH264)
+	h, ok := c.(*codecs.H264)
 	if !ok {
 		t.Fatalf("codec %T, want H.264", c)
 	}

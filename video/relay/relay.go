@@ -80,14 +80,14 @@ type Relay struct {
 
 // New validates cfg, creates the streams and opens the WHEP and RTSP
 // sockets. Run starts relaying; Close releases everything.
-func New(cfg Config) (r *Relay, err error) {
+func New(cfg Config) (_ *Relay, err error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
 	if cfg.WHEP.Logf == nil {
 		cfg.WHEP.Logf = cfg.Logf
 	}
-	r = &Relay{cfg: cfg, hub: video.NewHub(cfg.Stream)}
+	r := &Relay{cfg: cfg, hub: video.NewHub(cfg.Stream)}
 	defer func() {
 		if err != nil {
 			r.Close()

@@ -43,9 +43,7 @@ type Server struct {
 	streams []*video.Stream
 	srv     *gortsplib.Server
 	addr    string
-
-	mu    sync.Mutex
-	paths map[string]*path
+	paths   map[string]*path // fixed at New
 }
 
 // New listens on cfg.Address and serves the given streams by name. Run
@@ -95,11 +93,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	wg.Wait()
-	s.mu.Lock()
 	for _, p := range s.paths {
+		p.mu.Lock()
 		p.closeStream()
+		p.mu.Unlock()
 	}
-	s.mu.Unlock()
 	s.srv.Close()
 	return nil
 }
@@ -114,7 +112,7 @@ type path struct {
 	s      *Server
 	stream *video.Stream
 
-	// Under s.mu.
+	mu      sync.Mutex // guards the rest; taken by run and by RTSP requests
 	ss      *gortsplib.ServerStream
 	media   video.Media
 	vMedia  *description.Media
@@ -146,8 +144,8 @@ func (p *path) run(ctx context.Context) {
 }
 
 func (p *path) write(u *video.Unit) {
-	p.s.mu.Lock()
-	defer p.s.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.ensureLocked() {
 		return
 	}
@@ -188,7 +186,7 @@ func (p *path) write(u *video.Unit) {
 }
 
 // ensureLocked makes sure a ServerStream matching the stream's current
-// media exists; false when the stream is not live. Called with s.mu held.
+// media exists; false when the stream is not live. Called with p.mu held.
 func (p *path) ensureLocked() bool {
 	m, epoch, ok := p.stream.Media()
 	if !ok {
@@ -260,7 +258,7 @@ func sameCodecs(a, b video.Media) bool {
 		a.AudioClockRateHz == b.AudioClockRateHz && a.AudioChannels == b.AudioChannels
 }
 
-// closeStream disconnects the path's readers. Called with s.mu held.
+// closeStream disconnects the path's readers. Called with p.mu held.
 func (p *path) closeStream() {
 	if p.ss != nil {
 		p.ss.Close()
@@ -272,12 +270,12 @@ func (p *path) closeStream() {
 // stream is live but has sent nothing yet.
 func (s *Server) lookup(rtspPath string) (*gortsplib.ServerStream, error) {
 	name := strings.Trim(rtspPath, "/")
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p, ok := s.paths[name]
 	if !ok {
 		return nil, fmt.Errorf("rtspserve: no stream %q", name)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if state, _ := p.stream.State(); state != video.StateLive || !p.ensureLocked() {
 		return nil, fmt.Errorf("rtspserve: stream %q is %s", name, state)
 	}

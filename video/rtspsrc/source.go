@@ -225,6 +225,10 @@ func (s *Source) session(ctx context.Context) (delivered bool, err error) {
 		}
 	}
 	c.OnPacketsLost = func(uint64) {}
+	// gortsplib's defaults print with the standard logger.
+	c.OnTransportSwitch = func(err error) {
+		s.cfg.Logf("rtspsrc: %s: %v", s.stream.Name(), err)
+	}
 
 	if err := c.Start2(); err != nil {
 		return false, fmt.Errorf("rtspsrc: connect %s: %w", Redact(s.cfg.URL), err)

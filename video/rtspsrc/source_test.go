@@ -2,12 +2,15 @@ package rtspsrc
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/ospreygcs/osprey/internal/clock"
 	"github.com/ospreygcs/osprey/sitl"
 	"github.com/ospreygcs/osprey/video"
 )
@@ -92,4 +95,98 @@ func waitState(t *testing.T, st *video.Stream, want video.State) {
 	}
 	s, e := st.State()
 	t.Fatalf("state %s (%s), want %s", s, e, want)
+}
+
+func TestBackoffDoublesWithJitterAndResets(t *testing.T) {
+	rnd := []float64{0, 0.5, 0.999, 0, 0, 0}
+	i := 0
+	b := Backoff{Min: 100 * time.Millisecond, Max: 500 * time.Millisecond, Rand: func() float64 { v := rnd[i]; i++; return v }}
+	got := []time.Duration{b.Next(), b.Next(), b.Next(), b.Next(), b.Next()}
+	want := []time.Duration{
+		100 * time.Millisecond,                      // no jitter
+		150 * time.Millisecond,                      // 200 less half of 100
+		200*time.Millisecond + 200*time.Microsecond, // 400 less 0.999 of 200
+		500 * time.Millisecond,                      // capped
+		500 * time.Millisecond,
+	}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Fatalf("pause %d = %v, want %v (all: %v)", k, got[k], want[k], got)
+		}
+	}
+	b.Reset()
+	if d := b.Next(); d != 100*time.Millisecond {
+		t.Fatalf("after Reset: %v, want the minimum", d)
+	}
+}
+
+func TestRunRetriesUnreachableCameraOnFakeClock(t *testing.T) {
+	fake := clock.NewFake(time.Unix(0, 0))
+	st := video.NewStream("cam", video.StreamConfig{})
+	defer st.Close()
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(lines) }
+	// Port 1 on loopback refuses at once.
+	src, err := New(Config{URL: "rtsp://127.0.0.1:1/x", Transport: TransportTCP, Clock: fake, Logf: logf,
+		MinBackoff: time.Second, MaxBackoff: 4 * time.Second, Rand: func() float64 { return 0 }}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = src.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitState(t, st, video.StateOffline)
+	if _, lastErr := st.State(); lastErr == "" {
+		t.Fatal("no last error recorded")
+	}
+	waitCount := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for count() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d attempts logged, want %d", count(), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitCount(1)
+	// Nothing happens until the fake clock moves: the back-off waits on it.
+	time.Sleep(100 * time.Millisecond)
+	if n := count(); n != 1 {
+		t.Fatalf("%d attempts without the clock moving, want 1", n)
+	}
+	fake.Advance(time.Second)
+	waitCount(2)
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(lines[0], "retrying in 1s") || !strings.Contains(lines[1], "retrying in 2s") {
+		t.Fatalf("log %q: want pauses of 1s then 2s", lines)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	st := video.NewStream("cam", video.StreamConfig{})
+	defer st.Close()
+	for _, c := range []Config{
+		{URL: "http://h/x"},
+		{URL: "rtsp:///x"},
+		{URL: "::"},
+		{URL: "rtsp://h/x", Transport: "sctp"},
+	} {
+		if _, err := New(c, st); err == nil {
+			t.Errorf("New(%+v) accepted", c)
+		}
+	}
+	if got := Redact("rtsp://admin:secret@10.0.0.1:554/s"); got != "rtsp://admin:xxxxx@10.0.0.1:554/s" {
+		t.Errorf("Redact = %q", got)
+	}
 }

@@ -121,14 +121,17 @@ type viewer struct {
 	pc       *webrtc.PeerConnection
 	location string
 
-	mu      sync.Mutex
-	packets []recvPacket
-	paused  bool
-	gotAU   chan struct{} // closed at the first complete IDR access unit
-	auOnce  sync.Once
-	firstAU [][]byte
-	aus     int
-	readers sync.WaitGroup
+	mu        sync.Mutex
+	packets   []recvPacket
+	paused    bool
+	gotAU     chan struct{} // closed at the first complete IDR access unit
+	auOnce    sync.Once
+	firstAU   [][]byte
+	aus       int
+	kept      [][][]byte // the first access units, for decoding
+	audio     []*rtp.Packet
+	audioMime string
+	readers   sync.WaitGroup
 }
 
 type recvPacket struct {
@@ -205,7 +208,21 @@ func join(t *testing.T, api *webrtc.API, base, url string) *viewer {
 	pc, offer := makeOffer(t, api)
 	v := &viewer{pc: pc, gotAU: make(chan struct{})}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		if tr.Kind() != webrtc.RTPCodecTypeVideo {
+		if tr.Kind() == webrtc.RTPCodecTypeAudio {
+			v.readers.Add(1)
+			go func() {
+				defer v.readers.Done()
+				for {
+					pkt, _, err := tr.ReadRTP()
+					if err != nil {
+						return
+					}
+					v.mu.Lock()
+					v.audio = append(v.audio, pkt)
+					v.audioMime = tr.Codec().MimeType
+					v.mu.Unlock()
+				}
+			}()
 			return
 		}
 		v.readers.Add(1)
@@ -257,6 +274,9 @@ func (v *viewer) readVideo(tr *webrtc.TrackRemote) {
 		}
 		v.mu.Lock()
 		v.aus++
+		if len(v.kept) < 30 {
+			v.kept = append(v.kept, au)
+		}
 		v.mu.Unlock()
 		v.auOnce.Do(func() {
 			v.firstAU = au

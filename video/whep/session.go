@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -27,6 +26,16 @@ const gatherTimeout = 5 * time.Second
 // and shows the newest at once, instead of replaying the GOP in real time
 // and staying a GOP behind live.
 const catchUpStep = time.Millisecond
+
+// Pacing: a large picture (an all-intra keyframe is ~1000 packets) or the
+// cached GOP sent at once would overflow a viewer's socket buffer (a
+// typical 208 KB, and loopback charges ~2.3 KB per packet), so a session
+// sends burstPackets at a time with burstPause in between: ~35 MB/s, far
+// above any camera, yet gentle enough for receive buffers and NACK.
+const (
+	burstPackets = 32
+	burstPause   = time.Millisecond
+)
 
 // session is one viewer. Its goroutine (run) owns the PeerConnection after
 // startSession returns; every way out (DELETE, ICE failure, setup timeout,
@@ -49,9 +58,12 @@ type session struct {
 	done      chan struct{}
 
 	// Owned by run.
-	started bool
-	offset  time.Duration // stream PTS minus session PTS
-	prevOut time.Duration // last video PTS sent
+	pacer    *time.Timer
+	burst    int       // packets sent since the last pause
+	lastSend time.Time // when the last packet went out
+	started  bool
+	offset   time.Duration // stream PTS minus session PTS
+	prevOut  time.Duration // last video PTS sent
 }
 
 // outTrack is one RTP track of a session with its own numbering.
@@ -60,7 +72,6 @@ type outTrack struct {
 	clockRate int64
 	seq       uint16
 	tsBase    uint32
-	packets   atomic.Uint64
 }
 
 func newOutTrack(c video.Codec, id string) (*outTrack, error) {
@@ -191,7 +202,9 @@ func (se *session) negotiate(reqCtx context.Context, offerSDP string) (string, e
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
-		return "", fmt.Errorf("whep: set local description: %w", err)
+		// The answer follows from the offer, so this is the offer's fault:
+		// a codec listed in one m-line and missing in another, say.
+		return "", &httpErr{code: http.StatusBadRequest, msg: "the offer cannot be answered: " + err.Error()}
 	}
 	t := time.NewTimer(gatherTimeout)
 	defer t.Stop()
@@ -224,6 +237,9 @@ func (se *session) run() {
 	defer func() {
 		if reader != nil {
 			reader.Close()
+		}
+		if se.pacer != nil {
+			se.pacer.Stop()
 		}
 		_ = se.pc.GracefulClose()
 		s.mu.Lock()
@@ -298,12 +314,41 @@ func (se *session) write(u *video.Unit, cached bool) error {
 			Payload: pl,
 		}
 		t.seq++
+		if err := se.pace(); err != nil {
+			return err
+		}
 		if err := t.track.WriteRTP(&pkt); err != nil && errors.Is(err, io.ErrClosedPipe) {
 			return err
 		}
-		t.packets.Add(1)
 	}
 	return nil
+}
+
+// pace pauses after every burstPackets packets sent back to back; a
+// session that sent nothing for a while starts a fresh burst.
+func (se *session) pace() error {
+	now := time.Now()
+	if now.Sub(se.lastSend) > burstPause {
+		se.burst = 0
+	}
+	se.lastSend = now
+	se.burst++
+	if se.burst <= burstPackets {
+		return nil
+	}
+	se.burst = 1
+	if se.pacer == nil {
+		se.pacer = time.NewTimer(burstPause)
+	} else {
+		se.pacer.Reset(burstPause)
+	}
+	select {
+	case <-se.pacer.C:
+		se.lastSend = time.Now()
+		return nil
+	case <-se.ctx.Done():
+		return se.ctx.Err()
+	}
 }
 
 // outPTS maps a unit's stream PTS to this session's timeline: cached

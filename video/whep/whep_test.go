@@ -1,9 +1,13 @@
 package whep
 
 import (
+	"bytes"
+	"context"
+	"image"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"testing"
@@ -12,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
+	"github.com/ospreygcs/osprey/sitl"
 	"github.com/ospreygcs/osprey/video"
 )
 
@@ -27,6 +32,46 @@ func TestViewerGetsDecodableH264(t *testing.T) {
 		t.Fatalf("first access unit NAL types = %s, want 7,8,5 (SPS, PPS, IDR)", got)
 	}
 	waitFor(t, 5*time.Second, "more access units", func() bool { return v.auCount() >= 10 })
+
+	// Decode what arrived and read the capture time burned into the
+	// picture: the relay must deliver the camera's pictures bit-exact.
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Log("ffmpeg not on PATH: skipping the decode check")
+		return
+	}
+	v.mu.Lock()
+	var annexB []byte
+	for _, au := range v.kept {
+		for _, n := range au {
+			annexB = append(annexB, 0, 0, 0, 1)
+			annexB = append(annexB, n...)
+		}
+	}
+	v.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-v", "error", "-f", "h264", "-i", "pipe:0",
+		"-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1")
+	cmd.Stdin = bytes.NewReader(annexB)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffmpeg decode: %v\n%s", err, stderr.String())
+	}
+	const w, h = 320, 240
+	if len(raw) != w*h {
+		t.Fatalf("decoded %d bytes, want one %dx%d gray picture", len(raw), w, h)
+	}
+	img := &image.Gray{Pix: raw, Stride: w, Rect: image.Rect(0, 0, w, h)}
+	stamp, ok := sitl.DecodeStamp(img)
+	if !ok {
+		t.Fatal("the decoded picture carries no valid stamp")
+	}
+	if age := time.Since(stamp); age < 0 || age > 30*time.Second {
+		t.Fatalf("stamp %v is %v old", stamp, age)
+	}
 }
 
 func TestMidGOPJoinGetsKeyframeAtOnce(t *testing.T) {

@@ -1,0 +1,392 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ospreygcs/osprey/video/benchviewer"
+	"github.com/ospreygcs/osprey/video/relay"
+	"github.com/ospreygcs/osprey/video/whep"
+)
+
+// The lines the viewers child prints on stdout around its measurement
+// window, so the relay process measures its CPU over the same interval.
+const (
+	benchWindowStart = "bench: window start"
+	benchWindowEnd   = "bench: window end"
+	benchStream      = "sim/1"
+)
+
+// newBenchVideoCmd is `osprey bench video`: the relay in this process, the
+// camera and the viewers in child processes.
+func newBenchVideoCmd() *cobra.Command {
+	var (
+		counts     string
+		window     time.Duration
+		size       string
+		fps, gop   int
+		recvBuffer int
+		lossPct    float64
+	)
+	cmd := &cobra.Command{
+		Use:   "video",
+		Short: "One simulated 720p30 camera through the relay to many WHEP viewers: CPU, memory, loss, first frame, relay hop",
+		Long: `Runs three processes: a simulated camera (osprey sitl --cameras), the relay (this process, the
+real video/relay with its RTSP ingest and WHEP egress), and, for each viewer count, a child
+(osprey bench whep-viewers) with that many pion WebRTC viewers plus one RTSP client reading the
+camera directly. Over a window after every viewer has its first keyframe it reports:
+
+  relay CPU        this process's CPU (user+system, share of one core); the camera and the viewers
+                   burn theirs in their own processes. "per viewer" is (CPU - CPU with 0 viewers) / N.
+  RSS              this process's resident memory at the end of the window, and its growth per viewer.
+  loss             RTP sequence numbers the viewers never got (after NACK retransmission), and
+                   pictures a viewer never got at all (dropped by the relay for a slow viewer).
+  first frame      POST of the offer to the first complete keyframe at the viewer.
+  relay hop        for each picture, its arrival through the relay minus its arrival straight from
+                   the camera, matched by content (the relay rewrites timestamps, not NAL units).
+
+Caveats: all three processes share this machine's cores, so at high counts the viewers' own
+decryption competes with the relay and shows up as loss and hop time; loopback has no real
+network; viewers use their socket's receive buffer (--recv-buffer) as a browser would its own.`,
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ns []int
+			for _, s := range strings.Split(counts, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 1 {
+					return usageError{fmt.Errorf("--viewers %q: want counts like 1,50,100", counts)}
+				}
+				ns = append(ns, n)
+			}
+			w, h, err := parseSize(size)
+			if err != nil {
+				return usageError{err}
+			}
+			if fps < 1 || gop < 1 || window < time.Second {
+				return usageError{errors.New("--fps and --gop must be positive and --window at least 1s")}
+			}
+			return benchVideo(cmd.Context(), benchVideoConfig{counts: ns, window: window, width: w, height: h, fps: fps, gop: gop,
+				recvBuffer: recvBuffer, lossPct: lossPct}, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&counts, "viewers", "1,50,100,200,300", "viewer counts to measure, comma-separated")
+	f.DurationVar(&window, "window", 10*time.Second, "how long to measure each count")
+	f.StringVar(&size, "size", "1280x720", "camera picture size")
+	f.IntVar(&fps, "fps", 30, "camera frame rate")
+	f.IntVar(&gop, "gop", 150, "camera frames between keyframes (150 at 720p30 is about 4 Mbit/s: a 1.4 MB keyframe every 5 s)")
+	f.IntVar(&recvBuffer, "recv-buffer", 1<<20, "each viewer's UDP receive buffer in bytes (0: kernel default)")
+	f.Float64Var(&lossPct, "loss-threshold", 0.1, "packet or picture loss, in percent, that counts as loss starting")
+	return cmd
+}
+
+type benchVideoConfig struct {
+	counts             []int
+	window             time.Duration
+	width, height, fps int
+	gop, recvBuffer    int
+	lossPct            float64
+}
+
+// benchVideoRow is one line of the table.
+type benchVideoRow struct {
+	viewers     int
+	cpu, rssMiB float64
+	res         benchviewer.Result
+}
+
+func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// The camera, in its own process so its encoding is not the relay's CPU.
+	camURL, stopCam, err := startBenchCamera(ctx, self, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopCam()
+
+	// The relay, in this process, as `osprey relay` runs it.
+	maxN := 0
+	for _, n := range cfg.counts {
+		maxN = max(maxN, n)
+	}
+	r, err := relay.New(relay.Config{
+		Cameras: []relay.CameraConfig{{Name: benchStream, URL: camURL, Transport: "tcp"}},
+		WHEP:    whep.Config{UDPAddress: "127.0.0.1:0", MaxSessions: maxN + 16},
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		_ = r.Run(ctx)
+	}()
+	defer func() { cancel(); <-runDone }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	whepURL := "http://" + ln.Addr().String() + whep.PathPrefix + benchStream + "/whep"
+
+	fmt.Fprintf(log, "bench: camera %s (%dx%d@%d, GOP %d), relay WHEP %s\n", camURL, cfg.width, cfg.height, cfg.fps, cfg.gop, whepURL)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st := r.Streams(); len(st) == 1 && st[0].State == "live" && st[0].FPS > 0 {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("bench: the relay did not get the camera live within 30 s: %+v", r.Streams())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Zero viewers: what ingest alone costs, and the stream's real rate.
+	if err := sleepCtx(ctx, 2*time.Second); err != nil {
+		return err
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	cpu0, t0 := selfCPU(), time.Now()
+	if err := sleepCtx(ctx, cfg.window); err != nil {
+		return err
+	}
+	base := benchVideoRow{cpu: (selfCPU() - cpu0).Seconds() / time.Since(t0).Seconds(), rssMiB: rssMiB()}
+	info := r.Streams()[0]
+	fmt.Fprintf(out, "stream %s: %dx%d, %.1f fps, keyframe every %d pictures; relay with 0 viewers: CPU %.1f%%, RSS %.1f MiB\n",
+		benchStream, info.Width, info.Height, info.FPS, cfg.gop, 100*base.cpu, base.rssMiB)
+
+	var rows []benchVideoRow
+	for _, n := range cfg.counts {
+		row, err := benchVideoCount(ctx, self, r, whepURL, camURL, n, cfg, log)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+		// Let the sessions end and the heap shrink before the next count.
+		for d := time.Now().Add(30 * time.Second); r.WHEP().Sessions() > 0 && time.Now().Before(d); {
+			time.Sleep(100 * time.Millisecond)
+		}
+		runtime.GC()
+		debug.FreeOSMemory()
+	}
+
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "viewers\tok\trelay CPU\tper viewer\tRSS MiB\tper viewer\tMbit/s each\tpkt loss %\tpics missing %\tincomplete %\tfirst frame p50\tp99\tlate start\thop p50\thop p99\t")
+	lossAt := 0
+	for _, row := range rows {
+		res := row.res
+		missing, incomplete := 0.0, 0.0
+		if res.FramesExpected > 0 {
+			missing = 100 * float64(res.FramesMissing) / float64(res.FramesExpected)
+		}
+		if res.Frames > 0 {
+			incomplete = 100 * float64(res.FramesIncomplete) / float64(res.Frames)
+		}
+		perCPU := (row.cpu - base.cpu) / float64(row.viewers)
+		perRSS := (row.rssMiB - base.rssMiB) / float64(row.viewers)
+		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%.2f%%\t%.1f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%d\t%s\t%s\t\n", row.viewers, res.Connected,
+			100*row.cpu, 100*perCPU, row.rssMiB, perRSS, res.MbpsPerViewer, res.LossPct, missing, incomplete,
+			msStr(res.TTFFMs.P50), msStr(res.TTFFMs.P99), res.LateStarts, msStr(res.HopMs.P50), msStr(res.HopMs.P99))
+		if lossAt == 0 && (res.LossPct > cfg.lossPct || missing > cfg.lossPct || res.Failed > 0) {
+			lossAt = row.viewers
+		}
+		for _, e := range res.Errors {
+			fmt.Fprintf(log, "bench: %d viewers: %s\n", row.viewers, e)
+		}
+	}
+	_ = tw.Flush()
+	if lossAt > 0 {
+		fmt.Fprintf(out, "loss starts at %d viewers (packet or picture loss over %.2f%%, or a viewer failing)\n", lossAt, cfg.lossPct)
+	} else {
+		fmt.Fprintf(out, "no loss over %.2f%% up to %d viewers\n", cfg.lossPct, rows[len(rows)-1].viewers)
+	}
+	fmt.Fprintln(out, "CPU is a share of one core (relay process only; camera and viewers run in their own processes);")
+	fmt.Fprintln(out, "first frame is POST to the first complete keyframe (late start: viewers that got pictures before one);")
+	fmt.Fprintln(out, "hop is each picture's arrival via the relay minus its arrival straight from the camera.")
+	return nil
+}
+
+// benchVideoCount runs one child with n viewers and measures this
+// process over the child's window.
+func benchVideoCount(ctx context.Context, self string, r *relay.Relay, whepURL, camURL string, n int, cfg benchVideoConfig,
+	log io.Writer,
+) (benchVideoRow, error) {
+	row := benchVideoRow{viewers: n}
+	fmt.Fprintf(log, "bench: %d viewers: connecting...\n", n)
+	c := exec.CommandContext(ctx, self, "bench", "whep-viewers", "--url", whepURL, "--rtsp", camURL,
+		"--count", strconv.Itoa(n), "--duration", cfg.window.String(), "--recv-buffer", strconv.Itoa(cfg.recvBuffer))
+	c.Stderr = log
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		return row, err
+	}
+	if err := c.Start(); err != nil {
+		return row, err
+	}
+	defer func() { _ = c.Wait() }()
+
+	var cpu0 time.Duration
+	var t0 time.Time
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	gotResult := false
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == benchWindowStart:
+			cpu0, t0 = selfCPU(), time.Now()
+		case line == benchWindowEnd:
+			row.cpu = (selfCPU() - cpu0).Seconds() / time.Since(t0).Seconds()
+			row.rssMiB = rssMiB()
+			fmt.Fprintf(log, "bench: %d viewers: window done, %d WHEP sessions\n", n, r.WHEP().Sessions())
+		case strings.HasPrefix(line, "{"):
+			if err := json.Unmarshal([]byte(line), &row.res); err != nil {
+				return row, fmt.Errorf("bench: viewers' result: %w", err)
+			}
+			gotResult = true
+		}
+	}
+	if !gotResult {
+		return row, fmt.Errorf("bench: the viewers child with %d viewers gave no result", n)
+	}
+	return row, nil
+}
+
+// startBenchCamera runs `osprey sitl --cameras` with one camera and
+// returns its RTSP URL once the camera accepts connections.
+func startBenchCamera(ctx context.Context, self string, cfg benchVideoConfig, log io.Writer) (string, func(), error) {
+	addr, err := freeTCPAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	// The simulated vehicle that comes with the camera talks MAVLink to a
+	// port nobody listens on.
+	sink, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	c := exec.CommandContext(ctx, self, "sitl", "--vehicles", "1", "--cameras", "--rtsp", addr,
+		"--camera-size", fmt.Sprintf("%dx%d", cfg.width, cfg.height), "--camera-fps", strconv.Itoa(cfg.fps),
+		"--camera-gop", strconv.Itoa(cfg.gop), "--link", "udpc:127.0.0.1:"+sink)
+	c.Stdout = io.Discard
+	c.Stderr = log
+	if err := c.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		_ = c.Process.Signal(os.Interrupt)
+		_ = c.Wait()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			stop()
+			return "", nil, fmt.Errorf("bench: the camera process did not listen on %s: %w", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return "rtsp://" + addr + "/" + benchStream, stop, nil
+}
+
+func freeTCPAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func msStr(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	if v < 10 {
+		return fmt.Sprintf("%.1fms", v)
+	}
+	return fmt.Sprintf("%.0fms", v)
+}
+
+// newBenchViewersCmd is `osprey bench whep-viewers`, the child that
+// `bench video` starts: N WHEP viewers and a reference RTSP client,
+// printing the window markers and one JSON result line on stdout.
+func newBenchViewersCmd() *cobra.Command {
+	var cfg benchviewer.Config
+	cmd := &cobra.Command{
+		Use:    "whep-viewers --url WHEP_URL --rtsp CAMERA_URL --count N --duration D",
+		Short:  "Run N WebRTC (WHEP) viewers of one stream and print what they measured as JSON (used by bench video)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			cfg.OnWindow = func(start bool) {
+				if start {
+					fmt.Fprintln(out, benchWindowStart)
+				} else {
+					fmt.Fprintln(out, benchWindowEnd)
+				}
+			}
+			res, err := benchviewer.Run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			b, err := json.Marshal(res)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, string(b))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.WHEPURL, "url", "", "the WHEP endpoint to POST offers to")
+	f.StringVar(&cfg.RTSPURL, "rtsp", "", "the camera's RTSP URL, read directly as the reference")
+	f.IntVar(&cfg.Count, "count", 1, "how many viewers")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "the measurement window")
+	f.IntVar(&cfg.SetupConcurrency, "setup-concurrency", benchviewer.DefaultSetupConcurrency, "viewers connecting at once")
+	f.IntVar(&cfg.RecvBufferBytes, "recv-buffer", 0, "each viewer's UDP receive buffer in bytes (0: kernel default)")
+	return cmd
+}

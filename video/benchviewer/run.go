@@ -1,0 +1,324 @@
+// Package benchviewer is the viewer side of osprey's video benchmark: many
+// WHEP viewers (pion PeerConnections, each on its own UDP socket, with a
+// browser's default codecs, NACK and RTCP reports) watching one relayed
+// stream, and a reference client reading the camera directly over RTSP.
+//
+// It measures what the viewers get: time to first frame (POST to the
+// first complete keyframe), packet loss (RTP sequence gaps left after NACK
+// retransmissions), pictures the relay never delivered, and the relay hop
+// latency: for each picture, its arrival through the relay minus its
+// arrival straight from the camera.
+//
+// Pictures are matched across the two paths by their content, not their
+// timestamps: the relay rewrites RTP timestamps (new viewers get the cached
+// keyframe group on a compressed time line) but forwards NAL units
+// unchanged, so a hash of the first bytes of each picture's first slice
+// (slice header and first coded macroblock) identifies it on both paths.
+package benchviewer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultSetupConcurrency = 16
+	DefaultSetupTimeout     = 30 * time.Second
+	// settle is the pause between the last viewer's first keyframe and
+	// the window: the cached pictures sent on joining, and NACK repairs,
+	// are over by then.
+	settle = time.Second
+	// edge is the margin at both ends of the window inside which a
+	// reference picture is not expected at the viewers yet (or any more).
+	edge = 500 * time.Millisecond
+	// maxErrors is how many distinct viewer errors a Result keeps.
+	maxErrors = 5
+)
+
+// Config configures Run.
+type Config struct {
+	// WHEPURL is the WHEP endpoint viewers POST their offers to.
+	WHEPURL string
+	// RTSPURL is the camera, read directly as the reference.
+	RTSPURL string
+	// Count is the number of viewers.
+	Count int
+	// Duration is the measurement window, after every viewer has its
+	// first keyframe.
+	Duration time.Duration
+	// SetupConcurrency bounds viewers connecting at once. Zero means
+	// DefaultSetupConcurrency.
+	SetupConcurrency int
+	// SetupTimeout bounds one viewer's POST to first keyframe. Zero means
+	// DefaultSetupTimeout.
+	SetupTimeout time.Duration
+	// RecvBufferBytes sets each viewer's UDP receive buffer (capped by
+	// net.core.rmem_max); zero keeps the kernel default.
+	RecvBufferBytes int
+	// OnWindow, when set, is called as the window starts (true) and ends
+	// (false), so the relay side can measure the same interval.
+	OnWindow func(start bool)
+}
+
+// Percentiles summarises a distribution in milliseconds.
+type Percentiles struct {
+	P50   float64 `json:"p50"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+	Count int     `json:"count"`
+}
+
+// Result is what the viewers measured.
+type Result struct {
+	Viewers   int      `json:"viewers"`
+	Connected int      `json:"connected"` // got a first keyframe
+	Failed    int      `json:"failed"`
+	Errors    []string `json:"errors,omitempty"` // a few distinct failures
+	WindowS   float64  `json:"windowS"`
+	// TTFFMs is POST to the first complete keyframe. LateStarts counts
+	// viewers that received pictures (a broken keyframe, say) before
+	// their first complete keyframe.
+	TTFFMs     Percentiles `json:"ttffMs"`
+	LateStarts int         `json:"lateStarts"`
+	// HopMs is each picture's arrival through the relay minus its arrival
+	// straight from the camera, over the window's complete pictures.
+	HopMs Percentiles `json:"hopMs"`
+	// Packets and PacketsLost sum the viewers' RTP packets in the window
+	// and the sequence numbers that never arrived (after NACK repair).
+	Packets     uint64  `json:"packets"`
+	PacketsLost uint64  `json:"packetsLost"`
+	LossPct     float64 `json:"lossPct"`
+	// Frames counts the viewers' pictures in the window, FramesIncomplete
+	// those with a missing packet, and FramesMissing the reference's
+	// pictures a viewer never got at all (the relay dropped them for a
+	// slow viewer, say), out of RefFrames x Connected expected.
+	Frames           uint64  `json:"frames"`
+	FramesIncomplete uint64  `json:"framesIncomplete"`
+	FramesMissing    uint64  `json:"framesMissing"`
+	FramesExpected   uint64  `json:"framesExpected"`
+	RefFrames        int     `json:"refFrames"`
+	MbpsPerViewer    float64 `json:"mbpsPerViewer"`
+}
+
+// Run starts the reference and cfg.Count viewers, measures over the
+// window, ends every session and returns the figures. It fails only when
+// the measurement cannot be made (no reference picture); viewers that fail
+// are counted in the Result.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Count < 1 || cfg.Duration <= 0 || cfg.WHEPURL == "" || cfg.RTSPURL == "" {
+		return Result{}, errors.New("benchviewer: need WHEP and RTSP URLs, a count and a duration")
+	}
+	if cfg.SetupConcurrency <= 0 {
+		cfg.SetupConcurrency = DefaultSetupConcurrency
+	}
+	if cfg.SetupTimeout <= 0 {
+		cfg.SetupTimeout = DefaultSetupTimeout
+	}
+	if cfg.OnWindow == nil {
+		cfg.OnWindow = func(bool) {}
+	}
+	res := Result{Viewers: cfg.Count}
+
+	ref, err := startReference(cfg.RTSPURL)
+	if err != nil {
+		return res, err
+	}
+	refOpen := true
+	defer func() {
+		if refOpen {
+			ref.close()
+		}
+	}()
+	if err := waitFor(ctx, 15*time.Second, func() bool { return ref.frameCount() >= 10 }); err != nil {
+		return res, fmt.Errorf("benchviewer: no pictures from the camera at %s: %w", cfg.RTSPURL, err)
+	}
+
+	client := &http.Client{Timeout: cfg.SetupTimeout}
+	defer client.CloseIdleConnections()
+	var counting atomic.Bool
+	viewers := make([]*viewer, cfg.Count)
+	errs := make([]error, cfg.Count)
+	sem := make(chan struct{}, cfg.SetupConcurrency)
+	var wg sync.WaitGroup
+	for i := range cfg.Count {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			sctx, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
+			defer cancel()
+			v, err := startViewer(sctx, cfg.WHEPURL, client, cfg.RecvBufferBytes, &counting)
+			viewers[i] = v
+			if err == nil {
+				select {
+				case <-v.firstKey:
+				case <-sctx.Done():
+					err = errors.New("no complete keyframe before the setup timeout")
+				}
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	defer closeAll(viewers)
+
+	// The window.
+	if err := sleepCtx(ctx, settle); err != nil {
+		return res, err
+	}
+	counting.Store(true)
+	start := time.Now()
+	cfg.OnWindow(true)
+	werr := sleepCtx(ctx, cfg.Duration)
+	end := time.Now()
+	counting.Store(false)
+	cfg.OnWindow(false)
+	if werr != nil {
+		return res, werr
+	}
+
+	closeAll(viewers)
+	ref.close()
+	refOpen = false
+	res.WindowS = end.Sub(start).Seconds()
+	summarise(&res, viewers, errs, ref.snapshot(), start, end)
+	return res, nil
+}
+
+// closeAll ends the viewers' sessions, a few at a time. Safe to call twice.
+func closeAll(viewers []*viewer) {
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	for _, v := range viewers {
+		if v == nil || v.closed {
+			continue
+		}
+		v.closed = true
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			v.close()
+		}()
+	}
+	wg.Wait()
+}
+
+// summarise fills res from the viewers' records once they are closed.
+func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint64]time.Time, start, end time.Time) {
+	expected := map[uint64]bool{} // reference pictures every viewer should have had
+	for k, at := range refFrames {
+		if at.After(start.Add(edge)) && at.Before(end.Add(-edge)) {
+			expected[k] = true
+		}
+	}
+	res.RefFrames = len(expected)
+	seenErr := map[string]bool{}
+	var ttff, hop []float64
+	var bytes uint64
+	for i, v := range viewers {
+		if errs[i] != nil || v == nil {
+			res.Failed++
+			msg := "not started"
+			if errs[i] != nil {
+				msg = errs[i].Error()
+			}
+			if !seenErr[msg] && len(res.Errors) < maxErrors {
+				seenErr[msg] = true
+				res.Errors = append(res.Errors, msg)
+			}
+			continue
+		}
+		res.Connected++
+		ttff = append(ttff, ms(v.firstKeyAt.Sub(v.postAt)))
+		if v.beforeKey > 0 {
+			res.LateStarts++
+		}
+		if v.inWindow {
+			exp := uint64(v.maxExt - v.minExt + 1)
+			res.Packets += v.received
+			res.PacketsLost += exp - min(exp, v.received)
+			bytes += v.bytes
+		}
+		got := map[uint64]bool{}
+		for _, f := range v.frames {
+			if f.key != 0 {
+				got[f.key] = true
+			}
+			if f.at.Before(start) || f.at.After(end) {
+				continue
+			}
+			res.Frames++
+			if !f.complete {
+				res.FramesIncomplete++
+				continue
+			}
+			if refAt, ok := refFrames[f.key]; ok && !refAt.Before(start.Add(-edge)) {
+				hop = append(hop, ms(f.at.Sub(refAt)))
+			}
+		}
+		for k := range expected {
+			if !got[k] {
+				res.FramesMissing++
+			}
+		}
+		res.FramesExpected += uint64(len(expected))
+	}
+	if total := res.Packets + res.PacketsLost; total > 0 {
+		res.LossPct = 100 * float64(res.PacketsLost) / float64(total)
+	}
+	if res.Connected > 0 && res.WindowS > 0 {
+		res.MbpsPerViewer = float64(bytes) * 8 / 1e6 / res.WindowS / float64(res.Connected)
+	}
+	res.TTFFMs = percentiles(ttff)
+	res.HopMs = percentiles(hop)
+}
+
+func percentiles(v []float64) Percentiles {
+	if len(v) == 0 {
+		return Percentiles{}
+	}
+	slices.Sort(v)
+	return Percentiles{P50: v[len(v)/2], P99: v[len(v)*99/100], Max: v[len(v)-1], Count: len(v)}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitFor polls cond until it holds, ctx ends or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %v", timeout)
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
