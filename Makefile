@@ -5,8 +5,9 @@ BIN         := bin/osprey
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 FUZZTIME    ?= 10s
 TESTFLAGS   ?=
-# apt packages the tests use: ffmpeg/ffprobe check the simulated camera's H.264 and the relay's output.
-APT_PACKAGES := ffmpeg
+# apt packages the tests use: ffmpeg/ffprobe check the simulated camera's H.264 and the relay's output;
+# chromium plays WHEP streams and drives the browser app (playwright-core from e2e/, never its own browser).
+APT_PACKAGES := ffmpeg chromium
 
 .PHONY: help build run test test-deps bench lint fuzz clean
 
@@ -25,6 +26,10 @@ test-deps: ## install what the tests need (apt packages), if missing
 		echo "installing:$$missing"; \
 		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@if [ ! -d e2e/node_modules/playwright-core ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then \
+		echo "installing e2e/ npm packages"; \
+		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix e2e --no-audit --no-fund --loglevel=error; \
 	fi
 
 test: test-deps ## run every test under the race detector

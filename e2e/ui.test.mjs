@@ -23,7 +23,8 @@ const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterato
 async function request(line) {
   console.log(`@@${line}`);
   const { value, done } = await stdinLines.next();
-  if (done || value !== 'ok') throw new Error(`request "${line}" answered ${done ? 'nothing' : value}`);
+  if (done || !/^ok( |$)/.test(value)) throw new Error(`request "${line}" answered ${done ? 'nothing' : value}`);
+  return value.slice(3);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -67,14 +68,12 @@ async function main() {
       document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
     });
     const commands = [];
-    const deletes = [];
     page.on('request', (r) => {
       const u = new URL(r.url());
       if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) return;
       if (u.origin !== origin && u.host !== new URL(origin).host) problems.push(`external request: ${r.url()}`);
       const m = u.pathname.match(/^\/api\/v1\/vehicles\/([^/]+)\/commands$/);
       if (m && r.method() === 'POST') commands.push({ ref: decodeURIComponent(m[1]), ...r.postDataJSON() });
-      if (r.method() === 'DELETE' && u.pathname.includes('/whep/')) deletes.push(u.pathname);
     });
 
     // Commands can be held at the network, to see the controls while one is in flight.
@@ -343,11 +342,18 @@ async function main() {
     problems.push(...csp.map((c) => `CSP violation: ${c}`));
 
     if (live.length > 0) {
-      await step('leaving the page ends every video session (DELETE)', async () => {
+      await step('leaving the page ends every video session with a DELETE', async () => {
+        const before = Number(await request('whep-deletes'));
+        check(Number(await request('whep-sessions')) >= live.length, 'fewer WHEP sessions than live tiles');
         await page.goto('about:blank');
         const deadline = Date.now() + 5000;
-        while (deletes.length < live.length) {
-          check(Date.now() < deadline, `only ${deletes.length} DELETE(s) for ${live.length} live session(s)`);
+        let n = 0;
+        while ((n = Number(await request('whep-deletes')) - before) < live.length) {
+          check(Date.now() < deadline, `${n} DELETE(s) for ${live.length} live session(s)`);
+          await sleep(100);
+        }
+        while (Number(await request('whep-sessions')) > 0) {
+          check(Date.now() < deadline, 'WHEP sessions still open after the DELETEs');
           await sleep(100);
         }
       });

@@ -9,13 +9,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ospreygcs/osprey/video"
-	"github.com/ospreygcs/osprey/video/record"
 	"github.com/ospreygcs/osprey/video/relay"
 	"github.com/ospreygcs/osprey/video/whep"
 )
@@ -162,6 +160,12 @@ func relayConfig(cameras []string, transport, rtspAddr string, udpPort, tcpPort 
 
 // runRelay runs the relay and its HTTP server until ctx ends.
 func runRelay(ctx context.Context, cfg relay.Config, httpAddr, recordDir string, cmd *cobra.Command) error {
+	if recordDir != "" {
+		if err := os.MkdirAll(recordDir, 0o750); err != nil {
+			return fmt.Errorf("--record: %w", err)
+		}
+		cfg.Record = &relay.RecordConfig{Dir: recordDir}
+	}
 	r, err := relay.New(cfg)
 	if err != nil {
 		return err
@@ -169,13 +173,6 @@ func runRelay(ctx context.Context, cfg relay.Config, httpAddr, recordDir string,
 	defer r.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if recordDir != "" {
-		stopRecording, err := startRecording(ctx, r, recordDir, cfg.Logf)
-		if err != nil {
-			return err
-		}
-		defer stopRecording()
-	}
 	ln, err := net.Listen("tcp", httpAddr)
 	if err != nil {
 		return fmt.Errorf("--http: %w", err)
@@ -215,71 +212,4 @@ func runRelay(ctx context.Context, cfg relay.Config, httpAddr, recordDir string,
 		return fmt.Errorf("http: %w", serveErr)
 	}
 	return nil
-}
-
-// startRecording records every stream under dir. Each stream gets a hub
-// reader feeding a record.Recorder, created at the stream's first picture so
-// it knows whether there is Opus audio to record; the returned stop ends the
-// feeders and closes the recorders. A recorder never blocks the relay: a
-// full queue drops its own units.
-func startRecording(ctx context.Context, r *relay.Relay, dir string, logf func(string, ...any)) (stop func(), err error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("--record: %w", err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	stop = func() {
-		cancel()
-		wg.Wait()
-	}
-	for _, st := range r.Hub().Streams() {
-		rd, err := st.AddReader("record", 0)
-		if err != nil {
-			stop()
-			return nil, fmt.Errorf("--record: %w", err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer rd.Close()
-			if err := feedRecorder(ctx, st, rd, dir); err != nil {
-				logf("record: %s: %v", st.Name(), err)
-			}
-		}()
-	}
-	logf("recording every stream under %s", dir)
-	return stop, nil
-}
-
-// feedRecorder writes a stream's units to a recorder until ctx ends.
-func feedRecorder(ctx context.Context, st *video.Stream, rd *video.Reader, dir string) error {
-	var rec *record.Recorder
-	defer func() {
-		if rec != nil {
-			_ = rec.Close()
-		}
-	}()
-	for {
-		u, err := rd.ReadUnit(ctx)
-		if err != nil {
-			return nil
-		}
-		if rec == nil {
-			cfg := record.Config{Dir: dir, StreamName: st.Name()}
-			if m, _, ok := st.Media(); ok && m.Audio == video.CodecOpus {
-				cfg.Audio, cfg.AudioChannels = record.AudioOpus, m.AudioChannels
-			}
-			if rec, err = record.New(cfg); err != nil {
-				return err
-			}
-		}
-		switch u.Codec {
-		case video.CodecH264:
-			_ = rec.WriteH264(u.PTS, u.NTP, u.NALUs) // a full queue is counted by the recorder
-		case video.CodecOpus:
-			_ = rec.WriteOpus(u.PTS, u.Payload)
-		default:
-			// H.265 and G.711 are not recorded (see video/record).
-		}
-	}
 }

@@ -218,11 +218,11 @@ func TestInterruptedFlightMarkedOnOpen(t *testing.T) {
 	if err := s.EndFlight(ctx, ended, FlightSummary{EndedAt: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	open, err := s.StartFlight(ctx, FlightStart{VehicleID: 2, StartedAt: t0})
+	unended, err := s.StartFlight(ctx, FlightStart{VehicleID: 2, StartedAt: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendTrack(ctx, open, []TrackPoint{{Time: t0, LatDeg: 1, LonDeg: 1}}); err != nil {
+	if err := s.AppendTrack(ctx, unended, []TrackPoint{{Time: t0, LatDeg: 1, LonDeg: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	// osprey stops without ending the flight (a crash looks the same to the next Open).
@@ -239,13 +239,13 @@ func TestInterruptedFlightMarkedOnOpen(t *testing.T) {
 	for _, f := range flights {
 		byID[f.ID] = f
 	}
-	if f := byID[open]; !f.Interrupted || !f.EndedAt.IsZero() {
+	if f := byID[unended]; !f.Interrupted || !f.EndedAt.IsZero() {
 		t.Fatalf("unended flight after restart = %+v, want interrupted with no end", f)
 	}
 	if f := byID[ended]; f.Interrupted || f.EndedAt.IsZero() {
 		t.Fatalf("ended flight after restart = %+v, want untouched", f)
 	}
-	if track, err := s.FlightTrack(ctx, open); err != nil || len(track) != 1 {
+	if track, err := s.FlightTrack(ctx, unended); err != nil || len(track) != 1 {
 		t.Fatalf("the interrupted flight lost its track: %+v, %v", track, err)
 	}
 	// A flight started now is not interrupted; the interrupted one may still be ended.
@@ -256,13 +256,13 @@ func TestInterruptedFlightMarkedOnOpen(t *testing.T) {
 	if f, err := s.GetFlight(ctx, fresh); err != nil || f.Interrupted {
 		t.Fatalf("new flight = %+v, %v", f, err)
 	}
-	if fresh <= open {
-		t.Fatalf("flight id %d reused or went backwards after %d", fresh, open)
+	if fresh <= unended {
+		t.Fatalf("flight id %d reused or went backwards after %d", fresh, unended)
 	}
-	if err := s.EndFlight(ctx, open, FlightSummary{EndedAt: t0.Add(time.Hour)}); err != nil {
+	if err := s.EndFlight(ctx, unended, FlightSummary{EndedAt: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if f, _ := s.GetFlight(ctx, open); !f.Interrupted || f.EndedAt.IsZero() {
+	if f, _ := s.GetFlight(ctx, unended); !f.Interrupted || f.EndedAt.IsZero() {
 		t.Fatalf("ending an interrupted flight = %+v, want ended and still marked interrupted", f)
 	}
 }

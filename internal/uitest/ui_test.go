@@ -76,6 +76,32 @@ type server struct {
 	url   string
 	fleet *sitl.Fleet
 	relay *relay.Relay
+	audit *auditLog
+}
+
+// auditLog keeps the API's audit records, so the test can see what the browser asked of the server.
+type auditLog struct {
+	mu      sync.Mutex
+	entries []httpapi.AuditEntry
+}
+
+func (a *auditLog) Record(_ context.Context, e httpapi.AuditEntry) {
+	a.mu.Lock()
+	a.entries = append(a.entries, e)
+	a.mu.Unlock()
+}
+
+// whepDeletes counts WHEP sessions the browser ended itself.
+func (a *auditLog) whepDeletes() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, e := range a.entries {
+		if e.Method == http.MethodDelete && strings.Contains(e.Path, "/whep/") && e.Status == http.StatusNoContent {
+			n++
+		}
+	}
+	return n
 }
 
 func freeUDPPort(t *testing.T) string {
@@ -153,9 +179,8 @@ func newServer(t *testing.T) *server {
 		rel.Close()
 	})
 
-	// The audit records of every click would drown the script's steps in the test log.
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api, err := httpapi.New(httpapi.Config{Fleet: m, Logger: quiet, Mounts: map[string]http.Handler{
+	audit := &auditLog{}
+	api, err := httpapi.New(httpapi.Config{Fleet: m, Auditor: audit, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Mounts: map[string]http.Handler{
 		"/":                ui.Handler(),
 		"/api/v1/streams":  rel.Handler(),
 		"/api/v1/streams/": rel.Handler(),
@@ -178,7 +203,7 @@ func newServer(t *testing.T) *server {
 			t.Fatal(err)
 		}
 	}
-	return &server{url: srv.URL, fleet: fleet, relay: rel}
+	return &server{url: srv.URL, fleet: fleet, relay: rel, audit: audit}
 }
 
 // expect tells the script which streams to find, so it can fail when one is missing.
@@ -221,8 +246,14 @@ func TestBrowserFliesTheFleet(t *testing.T) {
 	}
 }
 
-// serveScript logs the script's output and answers its requests ("@@outage 3 6000": silence vehicle 3
-// for 6 s, both directions). It returns the script's last line, its verdict.
+// serveScript logs the script's output and answers its requests, each with "ok", "ok VALUE" or an
+// error line:
+//
+//	@@outage 3 6000   silence vehicle 3 for 6 s, both directions
+//	@@whep-deletes    how many WHEP sessions the browser ended with DELETE
+//	@@whep-sessions   how many WHEP sessions the relay has open
+//
+// It returns the script's last line, its verdict.
 func (s *server) serveScript(t *testing.T, stdout io.Reader, stdin io.WriteCloser) string {
 	t.Helper()
 	defer stdin.Close()
@@ -258,6 +289,10 @@ func (s *server) handle(req string) string {
 		}
 		vs[id-1].Outage(time.Duration(ms) * time.Millisecond)
 		return "ok"
+	case len(f) == 1 && f[0] == "whep-deletes":
+		return "ok " + strconv.Itoa(s.audit.whepDeletes())
+	case len(f) == 1 && f[0] == "whep-sessions":
+		return "ok " + strconv.Itoa(s.relay.WHEP().Sessions())
 	}
 	return "error: unknown request"
 }

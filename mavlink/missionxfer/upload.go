@@ -74,6 +74,8 @@ func (s *session) upload(items []Item) error {
 	}
 	u.ahead = max(u.ahead, 0)
 	err := u.run()
+	dbg("upload n=%d ahead=%d sent=%d reqs=%d stale=%d nacks=%d nackGB=%d timerGB=%d srtt=%v var=%v", u.n, u.ahead, dSent, dReq, dStale, dNack, dNackGB, dTimerGB, u.rtt.srtt, u.rtt.rttvar)
+	dSent, dReq, dStale, dNack, dNackGB, dTimerGB = 0, 0, 0, 0, 0, 0
 	if err == nil && u.ahead > 0 && u.resent {
 		u.linger()
 	}
@@ -90,6 +92,7 @@ func (u *uploader) sendItem(seq int, now time.Time) {
 		u.resent = true
 	}
 	u.sentAt[seq] = now
+	dSent++
 	u.sends[seq]++
 	u.send(u.toMessage(&u.items[seq]))
 }
@@ -154,6 +157,7 @@ func (u *uploader) run() error {
 				return u.fail(ErrTimeout, u.base, u.n, fmt.Sprintf("no request for %s", seconds(silent)))
 			}
 			u.goBack(now)
+			dTimerGB++
 			// Back off while the vehicle stays quiet.
 			u.wait = min(2*u.wait, u.o.AckTimeout)
 			resetTimer(timer, u.wait)
@@ -170,6 +174,10 @@ func (u *uploader) onRequest(seq int) bool {
 	}
 	now := u.clk.Now()
 	current := !u.requested || seq >= u.base
+	dReq++
+	if !current {
+		dStale++
+	}
 	if !u.requested || seq > u.base {
 		if seq > 0 && u.sends[seq-1] == 1 {
 			// The vehicle asks for seq when item seq-1 has arrived.
@@ -225,7 +233,9 @@ func (u *uploader) onAck(r common.MAV_MISSION_RESULT) (done bool, err error) {
 		// Sending ahead, a NACK means an item before the one NACKed was lost
 		// and the vehicle dropped those after it: send them all again (at
 		// most once a round trip, as one loss brings a NACK per item).
+		dNack++
 		if u.ahead > 0 && u.requested && now.Sub(u.goBackAt) >= u.guard() {
+			dNackGB++
 			for seq := u.base + 1; seq < u.n && seq <= u.base+u.ahead; seq++ {
 				u.sentAt[seq] = time.Time{}
 			}
@@ -273,3 +283,7 @@ func (u *uploader) linger() {
 	case <-u.ctx.Done():
 	}
 }
+
+var dSent, dReq, dStale, dNack, dNackGB, dTimerGB int
+
+func dbg(f string, a ...any) { fmt.Printf(f+"\n", a...) }

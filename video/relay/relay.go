@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ospreygcs/osprey/video"
+	"github.com/ospreygcs/osprey/video/record"
 	"github.com/ospreygcs/osprey/video/rtspserve"
 	"github.com/ospreygcs/osprey/video/rtspsrc"
 	"github.com/ospreygcs/osprey/video/whep"
@@ -36,6 +38,10 @@ type CameraConfig struct {
 
 // Config configures a Relay.
 type Config struct {
+	// Record, when set, writes every stream to fragmented MP4 under Record.Dir (see video/record). A
+	// recorder never slows the relay: its queue drops its own units when the disk cannot keep up.
+	Record *RecordConfig
+
 	Cameras []CameraConfig
 	// WHEP configures the WebRTC endpoint (UDPAddress is required).
 	WHEP whep.Config
@@ -148,6 +154,15 @@ func (r *Relay) RTSPAddress() string {
 
 // Run pulls every camera and feeds the RTSP re-publisher until ctx ends.
 // It returns nil on cancellation. Call it once.
+// RecordConfig is what Config.Record takes: the video/record settings shared by every stream.
+type RecordConfig struct {
+	Dir             string
+	SegmentDuration time.Duration
+	PartDuration    time.Duration
+	MaxAge          time.Duration
+	MaxBytes        int64
+}
+
 func (r *Relay) Run(ctx context.Context) error {
 	r.runMu.Lock()
 	if r.running {
@@ -172,8 +187,60 @@ func (r *Relay) Run(ctx context.Context) error {
 			_ = r.rtsp.Run(ctx)
 		}()
 	}
+	if rc := r.cfg.Record; rc != nil {
+		for _, st := range r.hub.Streams() {
+			rd, err := st.AddReader("record", 0)
+			if err != nil {
+				r.cfg.Logf("record: %s: %v", st.Name(), err)
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer rd.Close()
+				if err := feedRecorder(ctx, st, rd, *rc); err != nil {
+					r.cfg.Logf("record: %s: %v", st.Name(), err)
+				}
+			}()
+		}
+	}
 	wg.Wait()
 	return nil
+}
+
+// feedRecorder writes a stream's units to a recorder until ctx ends. The recorder is created at the
+// stream's first unit, when it is known whether there is Opus audio to record.
+func feedRecorder(ctx context.Context, st *video.Stream, rd *video.Reader, rc RecordConfig) error {
+	var rec *record.Recorder
+	defer func() {
+		if rec != nil {
+			_ = rec.Close()
+		}
+	}()
+	for {
+		u, err := rd.ReadUnit(ctx)
+		if err != nil {
+			return nil
+		}
+		if rec == nil {
+			cfg := record.Config{Dir: rc.Dir, StreamName: st.Name(), SegmentDuration: rc.SegmentDuration,
+				PartDuration: rc.PartDuration, MaxAge: rc.MaxAge, MaxBytes: rc.MaxBytes}
+			if m, _, ok := st.Media(); ok && m.Audio == video.CodecOpus {
+				cfg.Audio, cfg.AudioChannels = record.AudioOpus, m.AudioChannels
+			}
+			if rec, err = record.New(cfg); err != nil {
+				return err
+			}
+		}
+		switch u.Codec {
+		case video.CodecH264:
+			_ = rec.WriteH264(u.PTS, u.NTP, u.NALUs) // a full queue is counted by the recorder
+		case video.CodecOpus:
+			_ = rec.WriteOpus(u.PTS, u.Payload)
+		default:
+			// H.265 and G.711 are not recorded (see video/record).
+		}
+	}
 }
 
 // Close ends every WHEP session and stream and closes the sockets. Call it
