@@ -281,7 +281,7 @@ async function main() {
             const v = document.querySelector(`#video-wall .tile[data-stream="${n}"] video`);
             return v && v.readyState >= 2 && v.getVideoPlaybackQuality().totalVideoFrames > 0 && v.videoWidth > 0;
           }, name, { timeout: 20000 });
-          check(/on vehicle \d/.test(await tile.locator('.tile-vehicle').textContent()), `${name} does not name its vehicle`);
+          check(/^V\d+$/.test(await tile.locator('.tile-vehicle').textContent()), `${name} does not name its vehicle`);
         }
         for (const name of offline) {
           await page.locator(`#video-wall .tile[data-stream="${name}"] .badge-offline`).waitFor({ timeout: 20000 });
@@ -304,6 +304,11 @@ async function main() {
     await step(`screenshot ${shot}`, async () => {
       await sleep(1500); // a little more trail on the map
       await page.screenshot({ path: shot });
+      // The same at 1920x1080, to judge the layout on a command-centre screen.
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await sleep(500);
+      await page.screenshot({ path: shot.replace(/\.png$/, '-1080.png') });
+      await page.setViewportSize({ width: 1280, height: 720 });
     });
 
     await step('a vehicle whose link is lost is shown stale, then recovers', async () => {
@@ -331,6 +336,7 @@ async function main() {
       await sockets[n - 1].close({ code: 1008, reason: 'client could not keep up; reconnect' });
       await page.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 5000 });
       await page.locator('#stale-banner').waitFor({ state: 'visible', timeout: 5000 });
+      await page.screenshot({ path: shot.replace(/\.png$/, '-reconnecting.png') });
       await page.locator('#fleet .card.stale').nth(2).waitFor({ timeout: 5000 });
       await page.locator('#conn[data-state="connected"]').waitFor({ timeout: 15000 });
       await page.locator('#stale-banner').waitFor({ state: 'hidden' });

@@ -198,7 +198,7 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 	}
 
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "viewers\tok\trelay CPU\tper viewer\tRSS MiB\tper viewer\tMbit/s each\tpkt loss %\tpics missing %\tincomplete %\tfirst frame p50\tp99\tlate start\thop p50\thop p99\t")
+	fmt.Fprintln(tw, "viewers\tok\trelay CPU\tper viewer\tRSS MiB\tper viewer\tMbit/s each\tpkt loss %\tpics missing %\tincomplete %\tfirst frame p50\tp99\tlate start\thop p50\thop p99\tref lag p50\t")
 	lossAt := 0
 	for _, row := range rows {
 		res := row.res
@@ -211,9 +211,9 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 		}
 		perCPU := (row.cpu - base.cpu) / float64(row.viewers)
 		perRSS := (row.rssMiB - base.rssMiB) / float64(row.viewers)
-		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%.2f%%\t%.1f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%d\t%s\t%s\t\n", row.viewers, res.Connected,
+		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%.2f%%\t%.1f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", row.viewers, res.Connected,
 			100*row.cpu, 100*perCPU, row.rssMiB, perRSS, res.MbpsPerViewer, res.LossPct, missing, incomplete,
-			msStr(res.TTFFMs.P50), msStr(res.TTFFMs.P99), res.LateStarts, msStr(res.HopMs.P50), msStr(res.HopMs.P99))
+			msStr(res.TTFFMs.P50), msStr(res.TTFFMs.P99), res.LateStarts, msStr(res.HopMs.P50), msStr(res.HopMs.P99), msStr(res.RefLagMs.P50))
 		if lossAt == 0 && (res.LossPct > cfg.lossPct || missing > cfg.lossPct || res.Failed > 0) {
 			lossAt = row.viewers
 		}
@@ -229,7 +229,8 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 	}
 	fmt.Fprintln(out, "CPU is a share of one core (relay process only; camera and viewers run in their own processes);")
 	fmt.Fprintln(out, "first frame is POST to the first complete keyframe (late start: viewers that got pictures before one);")
-	fmt.Fprintln(out, "hop is each picture's arrival via the relay minus its arrival straight from the camera.")
+	fmt.Fprintln(out, "hop is each picture's arrival via the relay minus its arrival straight from the camera (in the viewers' process);")
+	fmt.Fprintln(out, "ref lag is capture to arrival straight from the camera: when it grows the viewers' process is saturated and hop understates.")
 	return nil
 }
 
@@ -239,7 +240,9 @@ func benchVideoCount(ctx context.Context, self string, r *relay.Relay, whepURL, 
 	log io.Writer,
 ) (benchVideoRow, error) {
 	row := benchVideoRow{viewers: n}
+	began := time.Now()
 	fmt.Fprintf(log, "bench: %d viewers: connecting...\n", n)
+	defer func() { fmt.Fprintf(log, "bench: %d viewers: done in %.0f s\n", n, time.Since(began).Seconds()) }()
 	c := exec.CommandContext(ctx, self, "bench", "whep-viewers", "--url", whepURL, "--rtsp", camURL,
 		"--count", strconv.Itoa(n), "--duration", cfg.window.String(), "--recv-buffer", strconv.Itoa(cfg.recvBuffer))
 	c.Stderr = log
@@ -368,6 +371,10 @@ func newBenchViewersCmd() *cobra.Command {
 				} else {
 					fmt.Fprintln(out, benchWindowEnd)
 				}
+			}
+			log := cmd.ErrOrStderr()
+			cfg.Logf = func(format string, args ...any) {
+				fmt.Fprintf(log, "whep-viewers: "+format+"\n", args...)
 			}
 			res, err := benchviewer.Run(cmd.Context(), cfg)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/ospreygcs/osprey/mavlink"
+	"github.com/ospreygcs/osprey/mavlink/missionxfer"
 )
 
 // Exit codes, documented in `osprey --help`, so scripts can branch on them.
@@ -49,9 +50,11 @@ func exitCode(err error) int {
 	case errors.As(err, &ue), errors.Is(err, mavlink.ErrBadArgument), errors.Is(err, mavlink.ErrUnknownMode):
 		return exitUsage
 	case errors.Is(err, mavlink.ErrDenied), errors.Is(err, mavlink.ErrFailed), errors.Is(err, mavlink.ErrUnsupported),
-		errors.Is(err, mavlink.ErrCancelled), errors.Is(err, mavlink.ErrParamRejected), errors.Is(err, mavlink.ErrNotConfirmed):
+		errors.Is(err, mavlink.ErrCancelled), errors.Is(err, mavlink.ErrParamRejected), errors.Is(err, mavlink.ErrNotConfirmed),
+		errors.Is(err, missionxfer.ErrRejected):
 		return exitRefused
 	case errors.Is(err, mavlink.ErrTimeout), errors.Is(err, mavlink.ErrNoVehicle), errors.Is(err, mavlink.ErrBusy),
+		errors.Is(err, missionxfer.ErrTimeout), errors.Is(err, mavlink.ErrTransferBusy), errors.Is(err, errLinkLost),
 		errors.Is(err, context.DeadlineExceeded):
 		return exitNoReply
 	}

@@ -1,6 +1,219 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
-// newMissionTransferCmds returns upload, download, clear and start (written with the transfer protocol).
-func newMissionTransferCmds() []*cobra.Command { return nil }
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/ospreygcs/osprey/mavlink"
+	"github.com/ospreygcs/osprey/mavlink/missionxfer"
+	"github.com/ospreygcs/osprey/mission"
+)
+
+// newMissionTransferCmds returns the commands that move plans to and from a vehicle.
+func newMissionTransferCmds() []*cobra.Command {
+	return []*cobra.Command{newMissionUploadCmd(), newMissionDownloadCmd(), newMissionClearCmd(), newMissionStartCmd()}
+}
+
+func firmwareOf(v *mavlink.Vehicle) mission.Firmware {
+	return mission.Firmware(v.State().Autopilot)
+}
+
+// transferBar is a progress bar on a terminal, nothing otherwise.
+func transferBar(quiet bool, what string) (func(done, total int), func()) {
+	if quiet || !stderrIsTerminal() {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(what),
+					progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+			}
+			_ = bar.Set(done)
+		}, func() {
+			if bar != nil {
+				_ = bar.Finish()
+			}
+		}
+}
+
+// uploadPlan validates a plan, then uploads its mission, fence and rally points and verifies each by
+// reading it back. A plan with validation errors is not sent at all.
+func uploadPlan(ctx context.Context, v *mavlink.Vehicle, p *mission.Plan, vf validateFlags, quiet bool) (mission.Report, error) {
+	rep := mission.Validate(p, vf.options())
+	if !rep.OK() {
+		return rep, fmt.Errorf("%w: %v (nothing was sent)", errPlanInvalid, rep.Err())
+	}
+	w, err := mission.ToWire(p, firmwareOf(v))
+	if err != nil {
+		return rep, err
+	}
+	for _, part := range []struct {
+		t     missionxfer.Type
+		items []missionxfer.Item
+	}{{missionxfer.Mission, w.Mission}, {missionxfer.Fence, w.Fence}, {missionxfer.Rally, w.Rally}} {
+		if part.t != missionxfer.Mission && len(part.items) == 0 {
+			continue
+		}
+		progress, done := transferBar(quiet, "uploading "+part.t.String())
+		err := missionxfer.Upload(ctx, v, part.t, part.items, missionxfer.Options{Progress: progress, Verify: true})
+		done()
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func newMissionUploadCmd() *cobra.Command {
+	var f linkFlags
+	var vf validateFlags
+	c := &cobra.Command{
+		Use:   "upload FILE",
+		Short: "Validate a plan, upload it (mission, fence, rally) and verify it by reading it back",
+		Long: `Validate a plan, upload its mission, geofence and rally points with the MAVLink mission protocol,
+and read each back to compare. A lost item is sent again, not the whole mission; a transfer that
+cannot complete fails loudly and leaves the vehicle's mission marked unknown — never a partial
+mission reported as success. A plan with validation errors is not sent.`,
+		Example: `  osprey mission upload patrol.plan --link tcpc:127.0.0.1:5760
+  osprey mission upload survey.waypoints --link udps:0.0.0.0:14550 --vehicle 2 --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := mission.Load(args[0])
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+			defer cancel()
+			m, v, err := f.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			rep, err := uploadPlan(ctx, v, p, vf, f.json)
+			if err != nil {
+				if f.json {
+					_ = printJSON(cmd.OutOrStdout(), map[string]any{"vehicle": v.SystemID(), "ok": false, "error": err.Error(), "report": rep})
+				}
+				return err
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"vehicle": v.SystemID(), "ok": true, "items": len(p.Items), "report": rep})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "vehicle %d: uploaded and verified %d items (%.0f m, about %s)\n", v.SystemID(), len(p.Items), rep.PathLengthM, rep.FlightTime.Round(1e9))
+			for _, is := range rep.Issues {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %s\n", is)
+			}
+			return nil
+		},
+	}
+	f.register(c)
+	vf.register(c)
+	return c
+}
+
+func newMissionDownloadCmd() *cobra.Command {
+	var f linkFlags
+	c := &cobra.Command{
+		Use:   "download FILE",
+		Short: "Read the vehicle's mission, fence and rally points into a file (.plan, .waypoints, .geojson, .kml)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+			defer cancel()
+			m, v, err := f.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			var w mission.Wire
+			for _, part := range []struct {
+				t   missionxfer.Type
+				dst *[]missionxfer.Item
+			}{{missionxfer.Mission, &w.Mission}, {missionxfer.Fence, &w.Fence}, {missionxfer.Rally, &w.Rally}} {
+				progress, done := transferBar(f.json, "downloading "+part.t.String())
+				items, err := missionxfer.Download(ctx, v, part.t, missionxfer.Options{Progress: progress})
+				done()
+				if err != nil {
+					var xe *missionxfer.Error
+					if part.t != missionxfer.Mission && errors.As(err, &xe) && xe.Result == "UNSUPPORTED" {
+						continue // an autopilot without fences or rally points
+					}
+					return err
+				}
+				*part.dst = items
+			}
+			p, err := mission.FromWire(w, firmwareOf(v))
+			if err != nil {
+				return err
+			}
+			format := strings.TrimPrefix(strings.ToLower(filepath.Ext(args[0])), ".")
+			if format == "" {
+				format = "plan"
+			}
+			return writePlanFile(cmd, args[0], format, p)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func newMissionClearCmd() *cobra.Command {
+	var f linkFlags
+	var all bool
+	c := &cobra.Command{
+		Use:   "clear",
+		Short: "Clear the vehicle's mission (and with --all its fence and rally points)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+			defer cancel()
+			m, v, err := f.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			types := []missionxfer.Type{missionxfer.Mission}
+			if all {
+				types = append(types, missionxfer.Fence, missionxfer.Rally)
+			}
+			for _, t := range types {
+				if err := missionxfer.Clear(ctx, v, t, missionxfer.Options{}); err != nil {
+					return err
+				}
+			}
+			return report(cmd.OutOrStdout(), f.json, v.SystemID(), "clear", nil)
+		},
+	}
+	f.register(c)
+	c.Flags().BoolVar(&all, "all", false, "also clear the geofence and rally points")
+	return c
+}
+
+func newMissionStartCmd() *cobra.Command {
+	var f linkFlags
+	c := &cobra.Command{
+		Use:   "start",
+		Short: "Start the uploaded mission (ArduPilot switches to AUTO; arm first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+			defer cancel()
+			m, v, err := f.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			return report(cmd.OutOrStdout(), f.json, v.SystemID(), "mission start", v.MissionStart(ctx))
+		},
+	}
+	f.register(c)
+	return c
+}

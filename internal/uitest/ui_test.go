@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,18 +92,22 @@ func (a *auditLog) Record(_ context.Context, e httpapi.AuditEntry) {
 	a.mu.Unlock()
 }
 
-// whepDeletes counts WHEP sessions the browser ended itself.
+// whepDeletes counts the DELETEs of WHEP sessions the browser sent. A 404 counts too: the browser also
+// closes its peer connection, and the relay may notice that and end the session before the DELETE lands.
 func (a *auditLog) whepDeletes() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n := 0
 	for _, e := range a.entries {
-		if e.Method == http.MethodDelete && strings.Contains(e.Path, "/whep/") && e.Status == http.StatusNoContent {
+		if e.Method == http.MethodDelete && whepSessionPath.MatchString(e.Path) &&
+			(e.Status == http.StatusNoContent || e.Status == http.StatusNotFound) {
 			n++
 		}
 	}
 	return n
 }
+
+var whepSessionPath = regexp.MustCompile(`^/api/v1/streams/.+/whep/[^/]+$`)
 
 func freeUDPPort(t *testing.T) string {
 	t.Helper()

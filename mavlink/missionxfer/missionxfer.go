@@ -393,12 +393,22 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds())
 type rttEstimator struct {
 	srtt, rttvar time.Duration
 	ok           bool
+	// min is the shortest exchange seen, sampled more widely than srtt
+	// (items sent ahead included): what a round trip can be.
+	min time.Duration
+}
+
+func (r *rttEstimator) floor(d time.Duration) {
+	if d > 0 && (r.min == 0 || d < r.min) {
+		r.min = d
+	}
 }
 
 func (r *rttEstimator) sample(d time.Duration) {
 	if d < 0 {
 		return
 	}
+	r.floor(d)
 	if !r.ok {
 		r.srtt, r.rttvar, r.ok = d, d/2, true
 		return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bluenviron/gomavlib/v3/pkg/dialects/common"
+	"github.com/bluenviron/gomavlib/v3/pkg/message"
 
 	"github.com/ospreygcs/osprey/mavlink"
 )
@@ -59,7 +60,8 @@ type uploader struct {
 	next      int  // the next item to send ahead of the requests
 	sentAt    []time.Time
 	sends     []int
-	resent    bool // an item went out more than once
+	answered  []bool // the last send of the item answered a request for it (not sent ahead)
+	resent    bool   // an item went out more than once
 	progress  time.Time
 	goBackAt  time.Time
 	wait      time.Duration // the current retry timeout, doubled while the vehicle stays quiet
@@ -67,7 +69,7 @@ type uploader struct {
 
 func (s *session) upload(items []Item) error {
 	u := &uploader{session: s, items: items, n: len(items), sentAt: make([]time.Time, len(items)),
-		sends: make([]int, len(items))}
+		sends: make([]int, len(items)), answered: make([]bool, len(items))}
 	u.ahead = s.o.UploadAhead
 	if u.ahead == 0 && s.isArduPilot() {
 		u.ahead = s.o.Window
@@ -82,15 +84,27 @@ func (s *session) upload(items []Item) error {
 	return err
 }
 
+// requestSeq is the seq of MISSION_REQUEST_INT or MISSION_REQUEST.
+func requestSeq(m message.Message) int {
+	switch m := m.(type) {
+	case *common.MessageMissionRequestInt:
+		return int(m.Seq)
+	case *common.MessageMissionRequest:
+		return int(m.Seq)
+	}
+	return -1
+}
+
 func (u *uploader) sendCount() {
 	u.send(&common.MessageMissionCount{TargetSystem: u.sys, TargetComponent: u.comp, Count: uint16(u.n),
 		MissionType: u.mt()})
 }
 
-func (u *uploader) sendItem(seq int, now time.Time) {
+func (u *uploader) sendItem(seq int, now time.Time, answer bool) {
 	if u.sends[seq] > 0 {
 		u.resent = true
 	}
+	u.answered[seq] = answer
 	u.sentAt[seq] = now
 	dSent++
 	u.sends[seq]++
@@ -99,17 +113,20 @@ func (u *uploader) sendItem(seq int, now time.Time) {
 
 // guard is how recently an item may have been sent for a request of it to
 // count as stale: the request left the vehicle before the item, sent ahead,
-// arrived. About one round trip.
+// arrived. A little over one round trip.
 func (u *uploader) guard() time.Duration {
-	if !u.rtt.ok {
-		return u.o.ItemTimeout / 2
+	switch {
+	case u.rtt.min > 0:
+		return 2*u.rtt.min + time.Millisecond
+	case u.rtt.ok:
+		return 2*u.rtt.srtt + 4*u.rtt.rttvar
 	}
-	return u.rtt.srtt + 2*u.rtt.rttvar
+	return u.o.ItemTimeout / 2
 }
 
 func (u *uploader) run() error {
 	u.sendCount()
-	counts := 1
+	counts, countAt := 1, u.clk.Now()
 	timer := u.clk.NewTimer(u.o.AckTimeout)
 	defer timer.Stop()
 	for {
@@ -121,13 +138,14 @@ func (u *uploader) run() error {
 				continue
 			}
 			switch m := m.(type) {
-			case *common.MessageMissionRequestInt:
-				if u.onRequest(int(m.Seq)) {
-					u.wait = u.itemTimeout()
-					resetTimer(timer, u.wait)
+			case *common.MessageMissionRequestInt, *common.MessageMissionRequest:
+				seq := requestSeq(m)
+				if !u.requested && counts == 1 && seq >= 0 && seq < u.n {
+					// The first request answers the last MISSION_COUNT: the
+					// transfer's first round-trip measurement.
+					u.rtt.sample(u.clk.Now().Sub(countAt))
 				}
-			case *common.MessageMissionRequest:
-				if u.onRequest(int(m.Seq)) {
+				if u.onRequest(seq) {
 					u.wait = u.itemTimeout()
 					resetTimer(timer, u.wait)
 				}
@@ -144,6 +162,7 @@ func (u *uploader) run() error {
 						counts, seconds(now.Sub(u.started))))
 				}
 				counts++
+				countAt = now
 				u.sendCount()
 				resetTimer(timer, u.o.AckTimeout)
 				continue
@@ -178,44 +197,52 @@ func (u *uploader) onRequest(seq int) bool {
 	if !current {
 		dStale++
 	}
-	if !u.requested || seq > u.base {
+	if current && (!u.requested || seq > u.base) {
 		if seq > 0 && u.sends[seq-1] == 1 {
-			// The vehicle asks for seq when item seq-1 has arrived.
-			u.rtt.sample(now.Sub(u.sentAt[seq-1]))
+			// The vehicle asks for seq when item seq-1 has arrived: a round
+			// trip for an item sent in answer to a request, a round trip plus
+			// its wait in the pipeline for one sent ahead.
+			d := now.Sub(u.sentAt[seq-1])
+			if u.answered[seq-1] {
+				u.rtt.sample(d)
+			}
+			u.rtt.floor(d)
 		}
 		u.requested = true
 		u.base = seq
 		u.progress = now
 		u.session.progress(seq, u.n)
 	}
-	if u.ahead == 0 || now.Sub(u.sentAt[seq]) >= u.guard() {
-		u.sendItem(seq, now)
+	// Sending ahead, a request for an item sent within the last round trip
+	// crossed it on the way: answering would only earn a NACK.
+	if u.ahead == 0 || u.sends[seq] == 0 || now.Sub(u.sentAt[seq]) >= u.guard() {
+		u.sendItem(seq, now, true)
 	}
-	u.pushAhead(now)
+	u.pushAhead(now, false)
 	return current
 }
 
 // pushAhead sends the items after the vehicle's next one, up to ahead of
-// it, that have not just been sent.
-func (u *uploader) pushAhead(now time.Time) {
+// it, that have not been sent within a round trip (all of them with force).
+func (u *uploader) pushAhead(now time.Time, force bool) {
 	if u.ahead == 0 {
 		return
 	}
 	u.next = max(u.next, u.base+1)
 	for ; u.next < u.n && u.next <= u.base+u.ahead; u.next++ {
-		if now.Sub(u.sentAt[u.next]) >= u.guard() {
-			u.sendItem(u.next, now)
+		if force || u.sends[u.next] == 0 || now.Sub(u.sentAt[u.next]) >= u.guard() {
+			u.sendItem(u.next, now, false)
 		}
 	}
 }
 
 // goBack sends again the item the vehicle wants and, ahead of it, the
-// window after it.
+// window after it: the vehicle went quiet, or it dropped them.
 func (u *uploader) goBack(now time.Time) {
 	u.goBackAt = now
-	u.sendItem(u.base, now)
+	u.sendItem(u.base, now, true)
 	u.next = u.base + 1
-	u.pushAhead(now)
+	u.pushAhead(now, true)
 }
 
 // onAck handles MISSION_ACK: done reports whether the upload is over.
@@ -231,14 +258,12 @@ func (u *uploader) onAck(r common.MAV_MISSION_RESULT) (done bool, err error) {
 	case common.MAV_MISSION_INVALID_SEQUENCE:
 		// ArduPilot's NACK for an item it did not expect; it keeps asking.
 		// Sending ahead, a NACK means an item before the one NACKed was lost
-		// and the vehicle dropped those after it: send them all again (at
-		// most once a round trip, as one loss brings a NACK per item).
+		// and the vehicle dropped those after it: go back to the item it
+		// wants, at most once a round trip (one loss brings a NACK for every
+		// item after it), which makes the window one burst per round trip.
 		dNack++
 		if u.ahead > 0 && u.requested && now.Sub(u.goBackAt) >= u.guard() {
 			dNackGB++
-			for seq := u.base + 1; seq < u.n && seq <= u.base+u.ahead; seq++ {
-				u.sentAt[seq] = time.Time{}
-			}
 			u.goBack(now)
 		}
 		return false, nil

@@ -18,9 +18,16 @@ type reference struct {
 	c       *gortsplib.Client
 	tracker frameTracker // owned by gortsplib's read goroutine
 
-	mu     sync.Mutex
-	frames map[uint64]time.Time // picture key -> arrival of its last packet
-	count  int
+	mu      sync.Mutex
+	frames  map[uint64]refFrame // by picture key
+	count   int
+	capture time.Time // of the picture being received
+}
+
+// refFrame is a picture as it came straight from the camera.
+type refFrame struct {
+	at      time.Time // arrival of its last packet
+	capture time.Time // the camera's capture time (RTCP sender reports); zero until known
 }
 
 func startReference(rtspURL string) (*reference, error) {
@@ -29,7 +36,7 @@ func startReference(rtspURL string) (*reference, error) {
 		return nil, fmt.Errorf("reference %s: %w", rtspURL, err)
 	}
 	tcp := gortsplib.TransportTCP
-	r := &reference{frames: map[uint64]time.Time{}}
+	r := &reference{frames: map[uint64]refFrame{}}
 	r.tracker.onFrame = r.onFrame
 	r.c = &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Transport: &tcp, ReadTimeout: 10 * time.Second}
 	r.c.OnDecodeError = func(error) {}
@@ -53,7 +60,13 @@ func startReference(rtspURL string) (*reference, error) {
 		return nil, fmt.Errorf("reference %s: %w", rtspURL, err)
 	}
 	r.c.OnPacketRTP(medi, forma, func(p *rtp.Packet) {
-		r.tracker.packet(p, time.Now())
+		now := time.Now()
+		if ntp, ok := r.c.PacketNTP(medi, p); ok {
+			r.mu.Lock()
+			r.capture = ntp
+			r.mu.Unlock()
+		}
+		r.tracker.packet(p, now)
 	})
 	if _, err := r.c.Play(nil); err != nil {
 		r.c.Close()
@@ -67,7 +80,7 @@ func (r *reference) onFrame(f frame) {
 		return
 	}
 	r.mu.Lock()
-	r.frames[f.key] = f.at
+	r.frames[f.key] = refFrame{at: f.at, capture: r.capture}
 	r.count++
 	r.mu.Unlock()
 }
@@ -83,10 +96,10 @@ func (r *reference) frameCount() int {
 func (r *reference) close() { r.c.Close() }
 
 // snapshot returns the arrivals recorded so far.
-func (r *reference) snapshot() map[uint64]time.Time {
+func (r *reference) snapshot() map[uint64]refFrame {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[uint64]time.Time, len(r.frames))
+	out := make(map[uint64]refFrame, len(r.frames))
 	for k, t := range r.frames {
 		out[k] = t
 	}

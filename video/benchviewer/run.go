@@ -30,7 +30,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultSetupConcurrency = 16
-	DefaultSetupTimeout     = 30 * time.Second
+	DefaultSetupTimeout     = 20 * time.Second
 	// settle is the pause between the last viewer's first keyframe and
 	// the window: the cached pictures sent on joining, and NACK repairs,
 	// are over by then.
@@ -65,6 +65,8 @@ type Config struct {
 	// OnWindow, when set, is called as the window starts (true) and ends
 	// (false), so the relay side can measure the same interval.
 	OnWindow func(start bool)
+	// Logf, when set, receives progress lines.
+	Logf func(format string, args ...any)
 }
 
 // Percentiles summarises a distribution in milliseconds.
@@ -90,6 +92,12 @@ type Result struct {
 	// HopMs is each picture's arrival through the relay minus its arrival
 	// straight from the camera, over the window's complete pictures.
 	HopMs Percentiles `json:"hopMs"`
+	// AgeMs is each picture's arrival through the relay minus its capture
+	// time (the camera's RTCP sender reports; camera and viewers share
+	// the machine's clock). RefLagMs is the same for the reference: when
+	// it grows, this process is not keeping up and HopMs understates.
+	AgeMs    Percentiles `json:"ageMs"`
+	RefLagMs Percentiles `json:"refLagMs"`
 	// Packets and PacketsLost sum the viewers' RTP packets in the window
 	// and the sequence numbers that never arrived (after NACK repair).
 	Packets     uint64  `json:"packets"`
@@ -124,6 +132,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.OnWindow == nil {
 		cfg.OnWindow = func(bool) {}
 	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
 	res := Result{Viewers: cfg.Count}
 
 	ref, err := startReference(cfg.RTSPURL)
@@ -140,6 +151,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, fmt.Errorf("benchviewer: no pictures from the camera at %s: %w", cfg.RTSPURL, err)
 	}
 
+	setupStart := time.Now()
 	client := &http.Client{Timeout: cfg.SetupTimeout}
 	defer client.CloseIdleConnections()
 	var counting atomic.Bool
@@ -157,10 +169,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
 			sctx, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
 			defer cancel()
+			// Only the negotiation is bounded: waiting for the keyframe
+			// costs nothing.
 			v, err := startViewer(sctx, cfg.WHEPURL, client, cfg.RecvBufferBytes, &counting)
+			<-sem
 			viewers[i] = v
 			if err == nil {
 				select {
@@ -174,6 +188,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	wg.Wait()
 	defer closeAll(viewers)
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		}
+	}
+	cfg.Logf("%d of %d viewers have a keyframe after %.1f s", ok, cfg.Count, time.Since(setupStart).Seconds())
 
 	// The window.
 	if err := sleepCtx(ctx, settle); err != nil {
@@ -190,9 +211,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, werr
 	}
 
+	closing := time.Now()
 	closeAll(viewers)
 	ref.close()
 	refOpen = false
+	cfg.Logf("viewers closed in %.1f s", time.Since(closing).Seconds())
 	res.WindowS = end.Sub(start).Seconds()
 	summarise(&res, viewers, errs, ref.snapshot(), start, end)
 	return res, nil
@@ -219,16 +242,20 @@ func closeAll(viewers []*viewer) {
 }
 
 // summarise fills res from the viewers' records once they are closed.
-func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint64]time.Time, start, end time.Time) {
+func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint64]refFrame, start, end time.Time) {
 	expected := map[uint64]bool{} // reference pictures every viewer should have had
-	for k, at := range refFrames {
-		if at.After(start.Add(edge)) && at.Before(end.Add(-edge)) {
+	var refLag []float64
+	for k, rf := range refFrames {
+		if rf.at.After(start.Add(edge)) && rf.at.Before(end.Add(-edge)) {
 			expected[k] = true
+			if !rf.capture.IsZero() {
+				refLag = append(refLag, ms(rf.at.Sub(rf.capture)))
+			}
 		}
 	}
 	res.RefFrames = len(expected)
 	seenErr := map[string]bool{}
-	var ttff, hop []float64
+	var ttff, hop, age []float64
 	var bytes uint64
 	for i, v := range viewers {
 		if errs[i] != nil || v == nil {
@@ -267,8 +294,11 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 				res.FramesIncomplete++
 				continue
 			}
-			if refAt, ok := refFrames[f.key]; ok && !refAt.Before(start.Add(-edge)) {
-				hop = append(hop, ms(f.at.Sub(refAt)))
+			if rf, ok := refFrames[f.key]; ok && !rf.at.Before(start.Add(-edge)) {
+				hop = append(hop, ms(f.at.Sub(rf.at)))
+				if !rf.capture.IsZero() {
+					age = append(age, ms(f.at.Sub(rf.capture)))
+				}
 			}
 		}
 		for k := range expected {
@@ -286,6 +316,8 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 	}
 	res.TTFFMs = percentiles(ttff)
 	res.HopMs = percentiles(hop)
+	res.AgeMs = percentiles(age)
+	res.RefLagMs = percentiles(refLag)
 }
 
 func percentiles(v []float64) Percentiles {

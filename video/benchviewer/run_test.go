@@ -329,6 +329,10 @@ func TestRunAgainstLocalWHEP(t *testing.T) {
 				if res.HopMs.Count < 3*res.RefFrames || res.HopMs.P50 < 40 {
 					t.Errorf("hop %+v for %d reference pictures, want every picture matched, p50 >= 40 ms", res.HopMs, res.RefFrames)
 				}
+				// The age from capture adds the camera-to-reference time.
+				if res.AgeMs.Count != res.HopMs.Count || res.AgeMs.P50 < res.HopMs.P50 || res.RefLagMs.Count < res.RefFrames {
+					t.Errorf("age %+v, hop %+v, reference lag %+v", res.AgeMs, res.HopMs, res.RefLagMs)
+				}
 			}
 		})
 	}

@@ -78,11 +78,11 @@ function renderConnection(st) {
     return;
   }
   text.textContent = st.state === 'connecting' ? 'CONNECTING' : 'RECONNECTING';
-  // A first connection attempt is not an outage; every later one is.
+  // A first connection attempt is not an outage; every later one is. The banner sits in the header, so
+  // nothing under the pilot's pointer moves when it appears.
   banner.hidden = st.state === 'connecting' && !st.reason;
-  $('stale-banner-detail').textContent = st.retryInMs > 0
-    ? ` in ${(st.retryInMs / 1000).toFixed(1)} s (${st.reason})`
-    : st.reason ? ` (${st.reason})` : '';
+  $('stale-banner-detail').textContent = st.retryInMs > 0 ? `retry in ${(st.retryInMs / 1000).toFixed(1)} s` : 'reconnecting…';
+  banner.title = st.reason ? `Live connection: ${st.reason}` : '';
 }
 
 function renderCounts(store, now) {

@@ -257,8 +257,10 @@ export class Controls {
 
 function explain(err) {
   if (err instanceof ApiError) {
-    if (err.status === 504) return `no answer from the vehicle: ${err.message}`;
-    return err.message;
+    // The server's message starts with "vehicle 2: ", which the line already says.
+    const msg = err.message.replace(/^vehicle \d+: /, '');
+    if (err.status === 504) return `no answer from the vehicle: ${msg}`;
+    return msg;
   }
   return `server unreachable (${err.message})`;
 }

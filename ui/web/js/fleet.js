@@ -5,11 +5,11 @@ import { age, batteryClass, el, gpsFix, num, severityClass, severityName } from 
 import { colourClass } from './map.js';
 
 const METRICS = [
-  ['alt', 'Alt'],
-  ['speed', 'Speed'],
+  ['alt', 'Alt (rel)'],
+  ['speed', 'Ground speed'],
   ['battery', 'Battery'],
-  ['gps', 'GPS'],
-  ['link', 'Link'],
+  ['gps', 'GPS · sats'],
+  ['link', 'Link · loss'],
   ['mission', 'Mission'],
 ];
 
@@ -87,6 +87,8 @@ export class FleetList {
       dl.append(cell);
       f[key] = dd;
     }
+    f.batteryV = el('small', 'volts');
+    f.battery.parentElement.querySelector('dt').append(' ', f.batteryV);
     for (const k of ['mode', 'armed', 'stale', 'status']) f[k].dataset.field = k;
     card.append(head, f.stale, dl, f.status);
     return { card, f };
@@ -108,18 +110,18 @@ export class FleetList {
     if (stale) setText(f.stale, `${stale} · ${age(this.store.ageMs(rec, now))} ago`);
 
     setText(f.alt, s.has_position ? `${num(s.alt_rel_m, 1)} m` : 'no position');
-    setText(f.speed, `${num(s.ground_speed_m_s, 1)} m/s ${climbArrow(s.climb_m_s)}`);
+    setText(f.speed, `${num(s.ground_speed_m_s, 1)} m/s${climbArrow(s.climb_m_s)}`);
 
     const pct = s.battery_pct;
-    const volts = s.battery_v > 0 ? ` ${num(s.battery_v, 1)} V` : '';
-    setText(f.battery, pct >= 0 ? `${pct} %${volts}` : `—${volts}`);
+    setText(f.battery, pct >= 0 ? `${pct} %` : '—');
+    setText(f.batteryV, s.battery_v > 0 ? `${num(s.battery_v, 1)} V` : '');
     setClass(f.battery, batteryClass(pct));
 
-    setText(f.gps, `${gpsFix(s.gps_fix)} · ${s.gps_sats} sats`);
+    setText(f.gps, `${gpsFix(s.gps_fix)} · ${s.gps_sats}`);
     setClass(f.gps, s.gps_fix >= 3 ? '' : 'gps-bad');
 
     const { alive, lossPct } = linkSummary(s.links);
-    setText(f.link, `${s.link_lost ? 'LOST' : alive ? 'OK' : '—'} · ${num(lossPct, 1)} % loss`);
+    setText(f.link, `${s.link_lost ? 'LOST' : alive ? 'OK' : '—'} ${num(lossPct, lossPct < 10 ? 1 : 0)}%`);
     setClass(f.link, s.link_lost ? 'link-lost' : lossPct > 5 ? 'link-poor' : '');
 
     setText(f.mission, missionText(s));
@@ -137,7 +139,7 @@ export class FleetList {
 
 function climbArrow(climb) {
   if (!Number.isFinite(climb) || Math.abs(climb) < 0.2) return '';
-  return climb > 0 ? `↑${num(climb, 1)}` : `↓${num(-climb, 1)}`;
+  return climb > 0 ? ` ↑${num(climb, 1)}` : ` ↓${num(-climb, 1)}`;
 }
 
 /** Whether any link hears the vehicle, and the share of frames lost over all its links. */

@@ -11,7 +11,7 @@ const EARTH_RADIUS_M = 6371008.8;
 const RAD = Math.PI / 180;
 const CLICK_SLOP_PX = 5;
 const HIT_RADIUS_PX = 22;
-const MIN_FIT_SPAN_M = 120;
+const MIN_FIT_SPAN_M = 60;
 
 function svg(tag, attrs = {}, cls = '') {
   const e = document.createElementNS(SVG_NS, tag);
@@ -343,8 +343,8 @@ export class MapView {
     const body = svg('g', {}, 'body');
     body.append(svg('circle', { r: 17 }, 'sel-ring'));
     body.append(svg('path', { d: 'M0,-13 L9,10 L0,5 L-9,10 Z' }, 'arrow'));
-    const label = svg('text', { x: 16, y: -3 }, 'label');
-    const sub = svg('text', { x: 16, y: 11 }, 'sub');
+    const label = svg('text', { x: 20, y: -3 }, 'label');
+    const sub = svg('text', { x: 20, y: 11 }, 'sub');
     g.append(svg('circle', { r: HIT_RADIUS_PX }, 'hit'), body, label, sub);
     const trail = svg('polyline', {}, 'trail');
     const home = svg('g', { 'data-ref': ref }, 'home');
@@ -377,7 +377,7 @@ export class MapView {
       els.label.textContent = s.ref;
       els.sub.textContent = stale
         ? `${stale} ${age(this.store.ageMs(rec, now))}`
-        : `${num(s.alt_rel_m, 0)} m · ${s.mode}`;
+        : `${num(s.alt_rel_m, 0)} m`;
     } else {
       els.g.setAttribute('display', 'none');
     }

@@ -308,21 +308,26 @@ export class VideoWall {
     video.playsInline = true;
     video.setAttribute('playsinline', '');
     video.setAttribute('aria-label', `Live video ${s.name}`);
-    const overlay = el('div', 'tile-overlay', 'Connecting…');
+    const overlay = el('div', 'tile-overlay');
     const cap = el('figcaption', 'tile-caption');
     const name = el('span', 'tile-name', s.name);
     const vehicle = el('span', 'tile-vehicle');
     const badge = el('span', 'badge');
-    const info = el('span', 'tile-info');
-    const retry = el('button', 'tile-retry', 'Retry');
+    const info = el('div', 'tile-info');
+    const retry = el('button', 'tile-retry', 'Retry now');
     retry.type = 'button';
     retry.dataset.action = 'retry';
-    const big = el('button', 'tile-enlarge', 'Enlarge');
+    retry.title = 'Reconnect now';
+    retry.setAttribute('aria-label', `Reconnect ${s.name} now`);
+    const big = el('button', 'tile-enlarge', '⤢');
     big.type = 'button';
     big.dataset.action = 'enlarge';
-    cap.append(badge, name, vehicle, info, retry, big);
-    tile.append(video, overlay, cap);
-    const t = { tile, video, overlay, badge, info, vehicle, retry, big, meta: s, playerState: 'connecting', detail: '' };
+    cap.append(badge, name, vehicle, el('span', 'tile-spacer'), big);
+    const overlayHead = el('strong');
+    const overlayDetail = el('span', 'tile-detail');
+    overlay.replaceChildren(overlayHead, overlayDetail, retry);
+    tile.append(video, overlay, cap, info);
+    const t = { tile, video, overlay, overlayHead, overlayDetail, badge, info, vehicle, retry, big, meta: s, playerState: 'connecting', detail: '' };
     t.player = new WhepPlayer(endpointOf(s), video, (state, detail) => {
       t.playerState = state;
       t.detail = detail;
@@ -346,17 +351,26 @@ export class VideoWall {
     t.tile.dataset.state = state;
     t.badge.className = `badge badge-${state}`;
     t.badge.textContent = state.toUpperCase();
-    t.vehicle.textContent = s.vehicleSystemId ? `on vehicle ${s.vehicleSystemId}` : '';
+    t.vehicle.textContent = s.vehicleSystemId ? `V${s.vehicleSystemId}` : '';
+    t.vehicle.title = s.vehicleSystemId ? `Camera on vehicle ${s.vehicleSystemId}` : 'Not on a vehicle';
     const parts = [];
     if (s.width && s.height) parts.push(`${s.width}×${s.height}`);
     if (s.fps) parts.push(`${num(s.fps, 0)} fps`);
     if (s.bitrateBps) parts.push(`${num(s.bitrateBps / 1e6, 1)} Mb/s`);
-    if (Number.isFinite(s.readers)) parts.push(`${s.readers} readers`);
+    if (Number.isFinite(s.readers)) parts.push(`${s.readers} reader${s.readers === 1 ? '' : 's'}`);
     t.info.textContent = parts.join(' · ');
     t.overlay.hidden = state === 'live';
-    t.overlay.textContent = state === 'live' ? '' : `${state === 'connecting' ? 'Connecting…' : state === 'retrying' ? 'Reconnecting…' : 'Offline — retrying'}${detail ? `\n${detail}` : ''}`;
-    t.retry.hidden = state === 'live';
-    t.big.textContent = this.enlarged === s.name ? 'Back to wall' : 'Enlarge';
+    if (state !== 'live') {
+      const head = state === 'connecting' ? 'Connecting…' : state === 'retrying' ? 'Reconnecting…' : 'Source offline — retrying';
+      t.overlayHead.textContent = head;
+      t.overlayDetail.textContent = detail;
+      t.overlayDetail.title = detail;
+    }
+    t.retry.hidden = state === 'connecting';
+    const big = this.enlarged === s.name;
+    t.big.textContent = big ? '⤡' : '⤢';
+    t.big.title = big ? 'Back to the wall' : 'Enlarge';
+    t.big.setAttribute('aria-label', `${big ? 'Shrink' : 'Enlarge'} ${s.name}`);
     t.tile.classList.toggle('enlarged', this.enlarged === s.name);
   }
 
