@@ -159,6 +159,46 @@ async function main() {
       await waitText(page.locator('#controls-vehicle'), /vehicle 1/);
     });
 
+    await step('map: the wheel zooms, a drag pans, Fit fleet brings the fleet back', async () => {
+      const scaleText = () => page.textContent('#map-scale-text');
+      const arrow = page.locator('#map-vehicles g.vehicle[data-ref="2"] .arrow');
+      const m = await page.locator('#map-svg').boundingBox();
+      const cx = m.x + m.width / 2;
+      const cy = m.y + m.height / 2 + 80;
+      const s0 = await scaleText();
+      await page.mouse.move(cx, cy);
+      await page.mouse.wheel(0, 800);
+      await page.waitForFunction((s) => document.getElementById('map-scale-text').textContent !== s, s0);
+      check((await page.getAttribute('#map-fit', 'aria-pressed')) === 'false', 'still following the fleet after a zoom');
+      const before = await arrow.boundingBox();
+      await page.mouse.move(cx, cy);
+      await page.mouse.down();
+      await page.mouse.move(cx + 120, cy - 60, { steps: 6 });
+      await page.mouse.up();
+      const after = await arrow.boundingBox();
+      check(Math.abs(after.x - before.x - 120) < 4 && Math.abs(after.y - before.y + 60) < 4,
+        `drag by (120,-60) moved vehicle 2 by (${after.x - before.x},${after.y - before.y})`);
+      check(await page.locator('#fleet .card.selected[data-ref="1"]').count() === 1, 'a drag changed the selection');
+      // Zooming in by 1.5 spreads the vehicles 1.5 times further apart on screen.
+      const spread = async () => {
+        const a = await arrow.boundingBox();
+        const b = await page.locator('#map-vehicles g.vehicle[data-ref="3"] .arrow').boundingBox();
+        return Math.hypot(a.x - b.x, a.y - b.y);
+      };
+      const d0 = await spread();
+      await page.click('#map-zoom-in');
+      const ratio = (await spread()) / d0;
+      check(Math.abs(ratio - 1.5) < 0.1, `the + button zoomed by ${ratio}, want 1.5`);
+      await page.click('#map-fit');
+      check((await page.getAttribute('#map-fit', 'aria-pressed')) === 'true', 'Fit fleet did not resume following');
+      const box = await page.locator('#map').boundingBox();
+      for (const ref of ['1', '2', '3']) {
+        const b = await page.locator(`#map-vehicles g.vehicle[data-ref="${ref}"] .arrow`).boundingBox();
+        check(b.x > box.x && b.x + b.width < box.x + box.width && b.y > box.y && b.y + b.height < box.y + box.height,
+          `vehicle ${ref} out of view after Fit fleet`);
+      }
+    });
+
     await step('battery warning colour on a vehicle under 30 %', async () => {
       await page.locator('#fleet .card[data-ref="3"] [data-field="battery"].batt-warn').waitFor();
     });

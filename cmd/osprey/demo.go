@@ -3,101 +3,123 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"sync"
-	"text/tabwriter"
-	"time"
 
 	"github.com/bluenviron/gomavlib/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/ospreygcs/osprey/internal/app"
+	"github.com/ospreygcs/osprey/internal/config"
 	"github.com/ospreygcs/osprey/mavlink"
 	"github.com/ospreygcs/osprey/sitl"
 )
 
+// demoOptions are what osprey demo can change; everything else is config.Defaults().
+type demoOptions struct {
+	vehicles   int
+	home       string
+	httpAddr   string
+	dataDir    string
+	rtspAddr   string
+	webrtcPort int
+	fly        bool
+}
+
 func newDemoCmd() *cobra.Command {
-	var (
-		vehicles int
-		home     string
-		forward  []string
-	)
+	opts := demoOptions{}
+	defaults := config.Defaults()
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Fly a simulated fleet through the link manager, with nothing to configure",
-		Long: `Start a fleet of simulated copters around a home position, connect to them over loopback UDP
-through osprey's link manager, fly each one on a small patrol, and print the fleet's live state.
-With --forward, QGroundControl or MAVProxy can watch the same fleet (e.g. udpc:127.0.0.1:14550).`,
+		Short: "Run the whole system with a simulated fleet and cameras: nothing to configure",
+		Long: `Run osprey with a simulated fleet: copters around a home position, each with a camera, the
+server on 127.0.0.1:8080, and the browser app. Open the printed URL. Vehicle 1 waits on the ground
+for you; the others fly patrols. Nothing is configured and nothing leaves this machine.`,
+		Example: `  osprey demo
+  osprey demo --vehicles 6 --home 51.5007,-0.1246,10 --http 127.0.0.1:9090`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lat, lon, alt, err := parseHome(home)
-			if err != nil {
-				return usageError{err}
-			}
-			port, err := freePort()
-			if err != nil {
-				return err
-			}
-			m, err := mavlink.NewManager(mavlink.Config{})
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			if _, err := m.AddLink(mavlink.LinkConfig{URL: "udps:127.0.0.1:" + port, Name: "fleet", Forward: len(forward) > 0}); err != nil {
-				return err
-			}
-			for _, u := range forward {
-				if _, err := m.AddLink(mavlink.LinkConfig{URL: u, Forward: true}); err != nil {
-					return usageError{err}
-				}
-			}
-			fleet, err := sitl.NewFleet(sitl.FleetConfig{Count: vehicles, FirstSystemID: 1, HomeLatDeg: lat, HomeLonDeg: lon, HomeAltMSLM: alt,
-				Endpoint: func(int) gomavlib.EndpointConf { return gomavlib.EndpointUDPClient{Address: "127.0.0.1:" + port} }})
-			if err != nil {
-				return err
-			}
-			defer fleet.Close()
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "osprey demo: %d simulated copters around %.6f,%.6f; Ctrl-C stops\n", vehicles, lat, lon)
-
-			ctx := cmd.Context()
-			var wg sync.WaitGroup
-			defer wg.Wait()
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			for i := range vehicles {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					patrol(ctx, m, byte(i+1), lat, lon, float64(15+5*i), out)
-				}()
-			}
-			tick := time.NewTicker(time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-tick.C:
-					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-					fmt.Fprintf(tw, "\n%s\nID\tMODE\tARMED\tLAT\tLON\tALT\tSPEED\tBATTERY\tLINK\n", time.Now().Format("15:04:05"))
-					for _, v := range m.Vehicles() {
-						s := v.State()
-						fmt.Fprintf(tw, "%d\t%s\t%v\t%.6f\t%.6f\t%.1f m\t%.1f m/s\t%s\t%s\n", s.SystemID, s.Mode, s.Armed, s.LatDeg, s.LonDeg,
-							s.AltRelM, s.GroundSpeedMS, batteryText(s), linkText(s))
-					}
-					_ = tw.Flush()
-				}
-			}
+			return runDemo(cmd.Context(), opts, cmd.OutOrStdout(), nil)
 		},
 	}
-	c.Flags().IntVarP(&vehicles, "vehicles", "n", 3, "how many simulated copters")
-	c.Flags().StringVar(&home, "home", defaultHome, "home position LAT,LON[,ALT]")
-	c.Flags().StringArrayVar(&forward, "forward", nil, "also relay the fleet's MAVLink to this link URL (repeatable)")
+	fl := c.Flags()
+	fl.IntVarP(&opts.vehicles, "vehicles", "n", defaults.Demo.Vehicles, "how many simulated copters, each with a camera")
+	fl.StringVar(&opts.home, "home", fmt.Sprintf("%.6f,%.6f,%.0f", defaults.Demo.Home.LatDeg, defaults.Demo.Home.LonDeg, defaults.Demo.Home.AltMSLM), "home position LAT,LON[,ALT]")
+	fl.StringVar(&opts.httpAddr, "http", defaults.HTTP.Address, "where the server listens")
+	fl.StringVar(&opts.dataDir, "data-dir", defaults.DataDir, "where plans, flights and recordings are kept")
+	fl.StringVar(&opts.rtspAddr, "rtsp", defaults.Video.RTSPAddress, "where the streams are re-published over RTSP")
+	fl.IntVar(&opts.webrtcPort, "webrtc-udp-port", defaults.Video.WebRTC.UDPPort, "the UDP port WebRTC viewers connect to")
+	fl.BoolVar(&opts.fly, "fly", true, "fly vehicles 2 and up on patrols (vehicle 1 always waits for you)")
 	return c
 }
 
-// patrol takes a vehicle off and flies it round a square of 150 m sides until ctx ends.
-func patrol(ctx context.Context, m *mavlink.Manager, id byte, homeLat, homeLon, altM float64, out interface{ Write([]byte) (int, error) }) {
+// runDemo starts the simulated fleet and cameras, then serves until ctx ends. ready, if set, is called
+// once the server listens.
+func runDemo(ctx context.Context, opts demoOptions, out io.Writer, ready func(*app.App)) error {
+	lat, lon, alt, err := parseHome(opts.home)
+	if err != nil {
+		return usageError{err}
+	}
+	if opts.vehicles < 1 || opts.vehicles > 50 {
+		return usageError{fmt.Errorf("--vehicles %d: want 1 to 50", opts.vehicles)}
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	var cams []sitl.CameraConfig
+	for i := 1; i <= opts.vehicles; i++ {
+		cams = append(cams, sitl.CameraConfig{Name: fmt.Sprintf("sim/%d", i), Width: 640, Height: 360, FPS: 25, Label: fmt.Sprintf("DRONE %d", i)})
+	}
+	camSrv, err := sitl.NewCameraServer(sitl.CameraServerConfig{Address: "127.0.0.1:0", Cameras: cams})
+	if err != nil {
+		return err
+	}
+	defer camSrv.Close()
+	fleet, err := sitl.NewFleet(sitl.FleetConfig{Count: opts.vehicles, FirstSystemID: 1, HomeLatDeg: lat, HomeLonDeg: lon, HomeAltMSLM: alt,
+		Endpoint: func(int) gomavlib.EndpointConf { return gomavlib.EndpointUDPClient{Address: "127.0.0.1:" + port} }})
+	if err != nil {
+		return err
+	}
+	defer fleet.Close()
+
+	conf := config.Defaults()
+	conf.HTTP.Address = opts.httpAddr
+	conf.DataDir = opts.dataDir
+	conf.Video.RTSPAddress = opts.rtspAddr
+	conf.Video.WebRTC.UDPPort = opts.webrtcPort
+	conf.Demo.Vehicles = opts.vehicles
+	conf.Demo.Home = config.Home{LatDeg: lat, LonDeg: lon, AltMSLM: alt}
+	conf.Links = []config.Link{{Name: "demo-fleet", URL: "udps:127.0.0.1:" + port}}
+	for i, c := range cams {
+		conf.Cameras = append(conf.Cameras, config.Camera{Name: c.Name, URL: camSrv.URL(c.Name), Transport: "tcp", Vehicle: i + 1})
+	}
+	fmt.Fprintf(out, "osprey demo: %d simulated copters with cameras around %.6f,%.6f\n", opts.vehicles, lat, lon)
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	flyCtx, stopFlying := context.WithCancel(ctx)
+	defer stopFlying()
+	return serve(ctx, conf, out, func(a *app.App) {
+		if opts.fly {
+			for id := 2; id <= opts.vehicles; id++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					patrolSquare(flyCtx, a.Manager(), byte(id), lat, lon, float64(15+5*id))
+				}()
+			}
+		}
+		if ready != nil {
+			ready(a)
+		}
+	})
+}
+
+// patrolSquare takes a vehicle off and flies it round a square of 150 m sides until ctx ends, as a
+// pilot in GUIDED would: the demo's background traffic.
+func patrolSquare(ctx context.Context, m *mavlink.Manager, id byte, homeLat, homeLon, altM float64) {
 	v, err := m.WaitVehicle(ctx, id)
 	if err != nil {
 		return
@@ -105,27 +127,23 @@ func patrol(ctx context.Context, m *mavlink.Manager, id byte, homeLat, homeLon, 
 	if _, err := v.WaitState(ctx, func(s mavlink.State) bool { return s.GPSFix >= 3 && s.HasPosition }); err != nil {
 		return
 	}
-	steps := []func() error{
+	for _, step := range []func() error{
 		func() error { return v.SetMode(ctx, "GUIDED") },
 		func() error { return v.Arm(ctx) },
 		func() error { return v.Takeoff(ctx, altM) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			if ctx.Err() == nil {
-				fmt.Fprintf(out, "vehicle %d: %v\n", id, err)
-			}
+	} {
+		if step() != nil {
 			return
 		}
 	}
 	const sideM, mPerDeg = 150.0, 111_319.5
-	offset := float64(id) * 0.0004
+	north := float64(id-1) * 60 // each vehicle its own square
 	for corner := 0; ctx.Err() == nil; corner = (corner + 1) % 4 {
-		dx := sideM * float64((corner/2)*2-1) / 2
-		dy := sideM * float64((((corner+1)%4)/2)*2-1) / 2
-		lat := homeLat + offset + dy/mPerDeg
+		dx := sideM/2 - sideM*float64(corner/2)
+		dy := north + sideM/2 - sideM*float64((corner+1)%4/2)
+		lat := homeLat + dy/mPerDeg
 		lon := homeLon + dx/(mPerDeg*math.Cos(homeLat*math.Pi/180))
-		if err := v.Goto(ctx, lat, lon, altM); err != nil {
+		if v.Goto(ctx, lat, lon, altM) != nil {
 			return
 		}
 		_, _ = v.WaitState(ctx, func(s mavlink.State) bool {

@@ -45,7 +45,7 @@ Exit codes:
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd(), newVehicleCmd(), newParamCmd(), newSitlCmd(), newRecordCmd(), newReplayCmd(), newMissionCmd(), newPatrolCmd(), newRelayCmd(), newDemoCmd(), newBenchCmd())
+	root.AddCommand(newVersionCmd(), newVehicleCmd(), newParamCmd(), newSitlCmd(), newRecordCmd(), newReplayCmd(), newMissionCmd(), newPatrolCmd(), newRelayCmd(), newServeCmd(), newConfigCmd(), newDemoCmd(), newBenchCmd())
 	return root
 }
 

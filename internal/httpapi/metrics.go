@@ -11,7 +11,8 @@ import (
 )
 
 type apiMetrics struct {
-	commands  *prometheus.CounterVec
+	commands         *prometheus.CounterVec
+	transferFailures prometheus.Counter
 	wsClients prometheus.Gauge
 	wsDropped prometheus.Counter
 }
@@ -23,8 +24,10 @@ func newAPIMetrics(reg *prometheus.Registry, fleet Fleet) (*apiMetrics, error) {
 		wsClients: prometheus.NewGauge(prometheus.GaugeOpts{Name: "osprey_ws_clients", Help: "Live WebSocket clients."}),
 		wsDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "osprey_ws_dropped_total",
 			Help: "WebSocket clients dropped because they could not keep up."}),
+		transferFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "osprey_mission_transfer_failures_total",
+			Help: "Mission, fence and rally transfers that failed."}),
 	}
-	for _, c := range []prometheus.Collector{m.commands, m.wsClients, m.wsDropped, fleetCollector{fleet}} {
+	for _, c := range []prometheus.Collector{m.commands, m.wsClients, m.wsDropped, m.transferFailures, fleetCollector{fleet}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

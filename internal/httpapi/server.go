@@ -60,6 +60,9 @@ type Config struct {
 	// Registry collects /metrics; the server adds its own collectors to it.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	// Missions is the plan library and the validation limits; Flights the flight log.
+	Missions MissionConfig
+	Flights  FlightStore
 }
 
 // Server is the HTTP API.
@@ -69,8 +72,8 @@ type Server struct {
 	metrics  *apiMetrics
 	wsSlots  chan struct{}
 	log      *slog.Logger
-	openapi  []byte
 	shutdown chan struct{}
+	events   eventHub
 }
 
 // New builds the server and its routes.
@@ -131,6 +134,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("PUT /api/v1/vehicles/{id}/params/{name}", s.setParam)
 	s.mux.HandleFunc("GET /api/v1/links", s.listLinks)
 	s.mux.HandleFunc("GET /api/v1/ws", s.websocket)
+	s.missionRoutes()
+	s.flightRoutes()
 	for pattern, h := range s.conf.Mounts {
 		s.mux.Handle(pattern, h)
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -80,10 +81,18 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	err = run(ctx)
 	s.metrics.commandResult(req.Command, err)
+	ref := VehicleRef(v.Network(), v.SystemID())
 	if err != nil {
+		ev := apiEvent{Kind: "command_result", Vehicle: ref, Command: req.Command, Result: "ERROR", Error: err.Error()}
+		var ce *mavlink.CommandError
+		if errors.As(err, &ce) {
+			ev.Result = ce.Result
+		}
+		s.events.publish(ev)
 		writeFleetError(w, err)
 		return
 	}
+	s.events.publish(apiEvent{Kind: "command_result", Vehicle: ref, Command: req.Command, Result: "ACCEPTED"})
 	writeJSON(w, http.StatusOK, commandResponse{Vehicle: VehicleRef(v.Network(), v.SystemID()), Command: req.Command, OK: true, Result: "ACCEPTED"})
 }
 

@@ -12,12 +12,14 @@ import (
 )
 
 // wsMessage is what the live socket carries. Type "states" holds the vehicles that changed since the
-// last one (each at most UpdatesPerSecond times a second); type "event" one event, sent as it happens.
+// last one (each at most UpdatesPerSecond times a second); type "event" one vehicle event and type "api"
+// one API event (command results, mission transfer progress), both sent as they happen.
 type wsMessage struct {
 	Type     string         `json:"type"`
 	Time     time.Time      `json:"time"`
 	Vehicles []vehicleJSON  `json:"vehicles,omitempty"`
 	Event    *mavlink.Event `json:"event,omitempty"`
+	API      *apiEvent      `json:"api,omitempty"`
 	Vehicle  string         `json:"vehicle,omitempty"`
 }
 
@@ -44,6 +46,8 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 	ctx := conn.CloseRead(r.Context())
 	sub := s.conf.Fleet.Subscribe()
 	defer sub.Close()
+	apiSub := s.events.subscribe()
+	defer s.events.unsubscribe(apiSub)
 
 	// A first full picture, then changes.
 	first := wsMessage{Type: "states", Time: time.Now().UTC(), Vehicles: []vehicleJSON{}}
@@ -63,6 +67,15 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		case <-s.shutdown:
 			_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 			return
+		case e := <-apiSub.ch:
+			if apiSub.overflow.Load() {
+				s.metrics.wsDropped.Inc()
+				_ = conn.Close(websocket.StatusPolicyViolation, "client could not keep up; reconnect")
+				return
+			}
+			if err := s.wsSend(ctx, conn, wsMessage{Type: "api", Time: e.Time, API: &e, Vehicle: e.Vehicle}); err != nil {
+				return
+			}
 		case <-sub.Ready():
 			u := sub.Take()
 			if u.DroppedEvents > 0 {

@@ -8,6 +8,7 @@ import (
 	"github.com/bluenviron/gomavlib/v3/pkg/dialects/common"
 	"github.com/bluenviron/gomavlib/v3/pkg/message"
 
+	"github.com/ospreygcs/osprey/internal/clock"
 	"github.com/ospreygcs/osprey/mavlink"
 )
 
@@ -65,6 +66,7 @@ type uploader struct {
 	progress  time.Time
 	goBackAt  time.Time
 	wait      time.Duration // the current retry timeout, doubled while the vehicle stays quiet
+	nacked    bool          // a NACK came within a round trip of the last go-back
 }
 
 func (s *session) upload(items []Item) error {
@@ -76,8 +78,6 @@ func (s *session) upload(items []Item) error {
 	}
 	u.ahead = max(u.ahead, 0)
 	err := u.run()
-	dbg("upload n=%d ahead=%d sent=%d reqs=%d stale=%d nacks=%d nackGB=%d timerGB=%d srtt=%v var=%v", u.n, u.ahead, dSent, dReq, dStale, dNack, dNackGB, dTimerGB, u.rtt.srtt, u.rtt.rttvar)
-	dSent, dReq, dStale, dNack, dNackGB, dTimerGB = 0, 0, 0, 0, 0, 0
 	if err == nil && u.ahead > 0 && u.resent {
 		u.linger()
 	}
@@ -106,7 +106,6 @@ func (u *uploader) sendItem(seq int, now time.Time, answer bool) {
 	}
 	u.answered[seq] = answer
 	u.sentAt[seq] = now
-	dSent++
 	u.sends[seq]++
 	u.send(u.toMessage(&u.items[seq]))
 }
@@ -147,11 +146,14 @@ func (u *uploader) run() error {
 				}
 				if u.onRequest(seq) {
 					u.wait = u.itemTimeout()
-					resetTimer(timer, u.wait)
+					u.arm(timer)
 				}
 			case *common.MessageMissionAck:
 				if done, err := u.onAck(m.Type); done {
 					return err
+				}
+				if u.nacked {
+					u.arm(timer)
 				}
 			}
 		case <-timer.C():
@@ -162,6 +164,7 @@ func (u *uploader) run() error {
 						counts, seconds(now.Sub(u.started))))
 				}
 				counts++
+				fmt.Printf("%v count again\n", now.Sub(u.started).Round(time.Millisecond))
 				countAt = now
 				u.sendCount()
 				resetTimer(timer, u.o.AckTimeout)
@@ -175,13 +178,26 @@ func (u *uploader) run() error {
 				}
 				return u.fail(ErrTimeout, u.base, u.n, fmt.Sprintf("no request for %s", seconds(silent)))
 			}
+			if !u.nacked {
+				// The vehicle went quiet: back off.
+				u.wait = min(2*u.wait, u.o.AckTimeout)
+				fmt.Printf("%v quiet: base=%d wait=%v guard=%v min=%v\n", now.Sub(u.started).Round(time.Millisecond), u.base, u.wait, u.guard(), u.rtt.min)
+			}
 			u.goBack(now)
-			dTimerGB++
-			// Back off while the vehicle stays quiet.
-			u.wait = min(2*u.wait, u.o.AckTimeout)
-			resetTimer(timer, u.wait)
+			u.arm(timer)
 		}
 	}
+}
+
+// arm sets the timer for the next go-back: when the vehicle has been quiet
+// for the retry timeout, or, after a NACK, once a round trip has passed
+// since the last go-back.
+func (u *uploader) arm(timer clock.Timer) {
+	d := u.wait
+	if u.nacked {
+		d = min(d, u.goBackAt.Add(u.guard()).Sub(u.clk.Now()))
+	}
+	resetTimer(timer, d)
 }
 
 // onRequest answers a request for seq. It reports whether the request was
@@ -193,10 +209,6 @@ func (u *uploader) onRequest(seq int) bool {
 	}
 	now := u.clk.Now()
 	current := !u.requested || seq >= u.base
-	dReq++
-	if !current {
-		dStale++
-	}
 	if current && (!u.requested || seq > u.base) {
 		if seq > 0 && u.sends[seq-1] == 1 {
 			// The vehicle asks for seq when item seq-1 has arrived: a round
@@ -240,6 +252,7 @@ func (u *uploader) pushAhead(now time.Time, force bool) {
 // window after it: the vehicle went quiet, or it dropped them.
 func (u *uploader) goBack(now time.Time) {
 	u.goBackAt = now
+	u.nacked = false
 	u.sendItem(u.base, now, true)
 	u.next = u.base + 1
 	u.pushAhead(now, true)
@@ -261,10 +274,12 @@ func (u *uploader) onAck(r common.MAV_MISSION_RESULT) (done bool, err error) {
 		// and the vehicle dropped those after it: go back to the item it
 		// wants, at most once a round trip (one loss brings a NACK for every
 		// item after it), which makes the window one burst per round trip.
-		dNack++
-		if u.ahead > 0 && u.requested && now.Sub(u.goBackAt) >= u.guard() {
-			dNackGB++
-			u.goBack(now)
+		if u.ahead > 0 && u.requested {
+			if now.Sub(u.goBackAt) >= u.guard() {
+				u.goBack(now)
+			} else {
+				u.nacked = true
+			}
 		}
 		return false, nil
 	case common.MAV_MISSION_ERROR:
@@ -308,7 +323,3 @@ func (u *uploader) linger() {
 	case <-u.ctx.Done():
 	}
 }
-
-var dSent, dReq, dStale, dNack, dNackGB, dTimerGB int
-
-func dbg(f string, a ...any) { fmt.Printf(f+"\n", a...) }

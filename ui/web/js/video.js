@@ -55,7 +55,13 @@ export class WhepPlayer {
     clearTimeout(this.timer);
     const attempt = ++this.attempt;
     this.setState('connecting');
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    let pc;
+    try {
+      pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    } catch (err) {
+      this.fail(`WebRTC unavailable: ${err.message}`);
+      return;
+    }
     this.pc = pc;
     const stream = new MediaStream();
     pc.addTransceiver('video', { direction: 'recvonly' });
