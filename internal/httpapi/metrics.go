@@ -13,8 +13,8 @@ import (
 type apiMetrics struct {
 	commands         *prometheus.CounterVec
 	transferFailures prometheus.Counter
-	wsClients prometheus.Gauge
-	wsDropped prometheus.Counter
+	wsClients        prometheus.Gauge
+	wsDropped        prometheus.Counter
 }
 
 func newAPIMetrics(reg *prometheus.Registry, fleet Fleet) (*apiMetrics, error) {

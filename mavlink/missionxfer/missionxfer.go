@@ -388,27 +388,17 @@ func resetTimer(t clock.Timer, d time.Duration) {
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
-// rttEstimator is RFC 6298's smoothed round trip, sampled only from
-// messages sent once (Karn's rule).
+// rttEstimator is RFC 6298's smoothed round trip. Its samples are chosen
+// so that the answer cannot belong to an earlier copy (Karn's rule).
 type rttEstimator struct {
 	srtt, rttvar time.Duration
 	ok           bool
-	// min is the shortest exchange seen, sampled more widely than srtt
-	// (items sent ahead included): what a round trip can be.
-	min time.Duration
-}
-
-func (r *rttEstimator) floor(d time.Duration) {
-	if d > 0 && (r.min == 0 || d < r.min) {
-		r.min = d
-	}
 }
 
 func (r *rttEstimator) sample(d time.Duration) {
 	if d < 0 {
 		return
 	}
-	r.floor(d)
 	if !r.ok {
 		r.srtt, r.rttvar, r.ok = d, d/2, true
 		return

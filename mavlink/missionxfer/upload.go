@@ -114,13 +114,10 @@ func (u *uploader) sendItem(seq int, now time.Time, answer bool) {
 // count as stale: the request left the vehicle before the item, sent ahead,
 // arrived. A little over one round trip.
 func (u *uploader) guard() time.Duration {
-	switch {
-	case u.rtt.min > 0:
-		return 2*u.rtt.min + time.Millisecond
-	case u.rtt.ok:
-		return 2*u.rtt.srtt + 4*u.rtt.rttvar
+	if !u.rtt.ok {
+		return u.o.ItemTimeout / 2
 	}
-	return u.o.ItemTimeout / 2
+	return 2*u.rtt.srtt + 4*u.rtt.rttvar
 }
 
 func (u *uploader) run() error {
@@ -181,7 +178,7 @@ func (u *uploader) run() error {
 			if !u.nacked {
 				// The vehicle went quiet: back off.
 				u.wait = min(2*u.wait, u.o.AckTimeout)
-				fmt.Printf("%v quiet: base=%d wait=%v guard=%v min=%v\n", now.Sub(u.started).Round(time.Millisecond), u.base, u.wait, u.guard(), u.rtt.min)
+				fmt.Printf("%v quiet: base=%d wait=%v guard=%v srtt=%v\n", now.Sub(u.started).Round(time.Millisecond), u.base, u.wait, u.guard(), u.rtt.srtt)
 			}
 			u.goBack(now)
 			u.arm(timer)
@@ -210,15 +207,13 @@ func (u *uploader) onRequest(seq int) bool {
 	now := u.clk.Now()
 	current := !u.requested || seq >= u.base
 	if current && (!u.requested || seq > u.base) {
-		if seq > 0 && u.sends[seq-1] == 1 {
-			// The vehicle asks for seq when item seq-1 has arrived: a round
-			// trip for an item sent in answer to a request, a round trip plus
-			// its wait in the pipeline for one sent ahead.
-			d := now.Sub(u.sentAt[seq-1])
-			if u.answered[seq-1] {
-				u.rtt.sample(d)
-			}
-			u.rtt.floor(d)
+		if seq > 0 && u.answered[seq-1] {
+			// The vehicle asks for seq when item seq-1 has arrived. Sent in
+			// answer to the vehicle's request for it, the item was awaited, so
+			// this is a round trip even if earlier copies went ahead (which
+			// arrived while the vehicle was elsewhere and were dropped). Items
+			// sent ahead are not sampled: they wait in the pipeline.
+			u.rtt.sample(now.Sub(u.sentAt[seq-1]))
 		}
 		u.requested = true
 		u.base = seq

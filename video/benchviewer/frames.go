@@ -57,7 +57,7 @@ type frameTracker struct {
 // one (a retransmission answering a NACK) does not count towards a
 // picture: its picture was already reported incomplete.
 func (f *frameTracker) packet(p *rtp.Packet, at time.Time) {
-	gap := false
+	gap, first := false, !f.haveSeq
 	if f.haveSeq {
 		d := p.SequenceNumber - f.lastSeq
 		if d == 0 || d > 0x8000 {
@@ -73,8 +73,10 @@ func (f *frameTracker) packet(p *rtp.Packet, at time.Time) {
 	}
 	if !f.inFrame {
 		f.inFrame, f.ts = true, p.Timestamp
-		// Complete only if it starts right after a picture ended.
-		f.cur = frame{complete: f.prevMarker && !gap}
+		// Complete only if it starts right after a picture ended, or is
+		// the very first packet and begins a NAL unit: a WHEP session
+		// starts on a picture.
+		f.cur = frame{complete: f.prevMarker && !gap || first && beginsNALU(p.Payload)}
 		f.inSlice, f.sliceOK, f.sliceBad = false, false, false
 	} else if gap {
 		f.cur.complete = false
@@ -156,6 +158,18 @@ func stapSlice(payload []byte) ([]byte, bool) {
 		b = b[2+n:]
 	}
 	return nil, false
+}
+
+// beginsNALU reports whether a payload starts with the start of a NAL unit
+// (anything but a continuation fragment).
+func beginsNALU(payload []byte) bool {
+	if len(payload) < 2 {
+		return false
+	}
+	if payload[0]&0x1f == nalFUA {
+		return payload[1]&0x80 != 0
+	}
+	return true
 }
 
 // startsKeyframe reports whether a payload begins a keyframe's access

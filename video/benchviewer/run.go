@@ -105,8 +105,9 @@ type Result struct {
 	LossPct     float64 `json:"lossPct"`
 	// Frames counts the viewers' pictures in the window, FramesIncomplete
 	// those with a missing packet, and FramesMissing the reference's
-	// pictures a viewer never got at all (the relay dropped them for a
-	// slow viewer, say), out of RefFrames x Connected expected.
+	// pictures a viewer did not get whole (the relay dropped them for a
+	// slow viewer, or a packet was lost), out of FramesExpected: the
+	// RefFrames inside the window times the viewers connected.
 	Frames           uint64  `json:"frames"`
 	FramesIncomplete uint64  `json:"framesIncomplete"`
 	FramesMissing    uint64  `json:"framesMissing"`
@@ -283,7 +284,7 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 		}
 		got := map[uint64]bool{}
 		for _, f := range v.frames {
-			if f.key != 0 {
+			if f.complete {
 				got[f.key] = true
 			}
 			if f.at.Before(start) || f.at.After(end) {

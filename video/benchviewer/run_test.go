@@ -119,16 +119,13 @@ func (s *testWHEP) forward(p *rtp.Packet) {
 	if len(p.Payload) == 0 {
 		return
 	}
-	_, idr, isStart := pictureKey(p.Payload)
-	if p.Payload[0]&0x1f == 7 || p.Payload[0]&0x1f == nalSTAPA {
-		idr, isStart = true, true // the keyframe's SPS comes first
-	}
+	key := startsKeyframe(p.Payload)
 	due := time.Now().Add(s.delay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, se := range s.sessions {
 		if !se.started {
-			if !idr || !isStart {
+			if !key {
 				continue
 			}
 			se.started = true
@@ -136,8 +133,8 @@ func (s *testWHEP) forward(p *rtp.Packet) {
 		if p.Timestamp != se.lastTS {
 			se.lastTS = p.Timestamp
 			se.pictures++
-			se.idr = idr // keyframes stay whole, so viewers can start
-			se.skipping = s.skipEvery > 0 && se.pictures%s.skipEvery == 0 && !idr
+			se.idr = key // keyframes stay whole, so viewers can start
+			se.skipping = s.skipEvery > 0 && se.pictures%s.skipEvery == 0 && !key
 		}
 		if se.skipping {
 			continue
@@ -329,9 +326,13 @@ func TestRunAgainstLocalWHEP(t *testing.T) {
 				if res.HopMs.Count < 3*res.RefFrames || res.HopMs.P50 < 40 {
 					t.Errorf("hop %+v for %d reference pictures, want every picture matched, p50 >= 40 ms", res.HopMs, res.RefFrames)
 				}
-				// The age from capture adds the camera-to-reference time.
-				if res.AgeMs.Count != res.HopMs.Count || res.AgeMs.P50 < res.HopMs.P50 || res.RefLagMs.Count < res.RefFrames {
-					t.Errorf("age %+v, hop %+v, reference lag %+v", res.AgeMs, res.HopMs, res.RefLagMs)
+				// The age from capture needs the camera's first RTCP sender
+				// report, 10 s into its stream: TestSummarise covers it.
+				if res.AgeMs.Count > 0 && res.AgeMs.P50 < res.HopMs.P50 {
+					t.Errorf("age %+v below hop %+v", res.AgeMs, res.HopMs)
+				}
+				if res.LateStarts != 0 || res.TTFFMs.Max > 5000 {
+					t.Errorf("TTFF %+v with %d late starts: the first keyframe sent was not taken", res.TTFFMs, res.LateStarts)
 				}
 			}
 		})
