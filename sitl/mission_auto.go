@@ -333,11 +333,12 @@ func (ms *missionStore) stepAuto(v *Vehicle, h float64, ob *outbox) {
 	case cmdNavRTL:
 		v.rtlStepLocked(h)
 	case cmdNavLand:
-		n, e := offsetM(s.latDeg, s.lonDeg, a.tgtLat, a.tgtLon)
-		if a.phase == 0 && math.Hypot(n, e) > 1 {
-			s.flyToward(a.tgtLat, a.tgtLon, v.cruiseMS(), v.tune.wpAccelMSS, h)
+		if a.phase == 0 {
+			// Fly to the landing point at the current altitude, then descend.
 			s.velU = 0
-			break
+			if !s.flyToward(a.tgtLat, a.tgtLon, v.cruiseMS(), v.tune.wpAccelMSS, h) {
+				break
+			}
 		}
 		a.phase = 1
 		s.stopXY()

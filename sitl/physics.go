@@ -238,9 +238,6 @@ func (v *Vehicle) stepPhysicsLocked(dtS float64, ob *outbox) {
 		v.step1Locked(h, ob)
 		dtS -= h
 	}
-	if v.missions != nil && !v.st.rebooting {
-		v.missions.tickLocked(v, time.Now(), ob)
-	}
 }
 
 func (v *Vehicle) step1Locked(h float64, ob *outbox) {
@@ -256,6 +253,10 @@ func (v *Vehicle) step1Locked(h float64, ob *outbox) {
 	v.updateBatteryLocked(h)
 	v.checkBatteryFailsafeLocked(ob)
 	v.checkAutoDisarmLocked(ob)
+	if v.missions != nil {
+		// Every step, so the fence is checked as often at any speed-up.
+		v.missions.tickLocked(v, time.Now(), ob)
+	}
 }
 
 // flyLocked moves the vehicle for one step according to its navigation state.

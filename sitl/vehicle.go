@@ -188,7 +188,7 @@ type missionServer interface {
 	// DO_SET_MISSION_CURRENT); handled is false for any other command.
 	commandLocked(v *Vehicle, req commandReq, ob *outbox) (result common.MAV_RESULT, handled bool)
 	// tickLocked runs the transfer timers on wall time and checks the fence;
-	// the scheduler calls it after every physics step.
+	// it is called after every physics step.
 	tickLocked(v *Vehicle, now time.Time, ob *outbox)
 	// rebootLocked forgets transfers and execution state; stored items
 	// survive a reboot, as they do in ArduPilot's storage.

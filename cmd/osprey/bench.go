@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,16 +44,17 @@ messages per second, this process's CPU (the fleets' CPU is theirs), resident me
 				}
 				ns = append(ns, n)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "vehicles\tmsgs/s\tmanager CPU\tfleet CPU\tRSS MiB\tlost\tloss %\tage p50\tage p99\tage max\t")
+			// Fixed widths rather than a tabwriter: rows print as each fleet finishes, minutes apart.
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%8s %8s %12s %10s %8s %6s %7s %10s %10s %10s\n", "vehicles", "msgs/s", "manager CPU", "fleet CPU", "RSS MiB",
+				"lost", "loss %", "age p50", "age p99", "age max")
 			for _, n := range ns {
 				r, err := benchTelemetry(cmd.Context(), n, window, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(tw, "%d\t%.0f\t%.1f%%\t%.1f%%\t%.1f\t%d\t%.3f\t%v\t%v\t%v\t\n", n, r.msgsPerS, 100*r.cpuCores, 100*r.fleetCores,
+				fmt.Fprintf(out, "%8d %8.0f %11.1f%% %9.1f%% %8.1f %6d %7.3f %10v %10v %10v\n", n, r.msgsPerS, 100*r.cpuCores, 100*r.fleetCores,
 					r.rssMiB, r.lost, r.lossPct, r.p50, r.p99, r.max)
-				_ = tw.Flush()
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "CPU is a share of one core; age is from frame arrival to the state a subscriber receives.")
 			return nil

@@ -109,6 +109,7 @@ type benchVideoConfig struct {
 type benchVideoRow struct {
 	viewers     int
 	cpu, rssMiB float64
+	viewersCPU  float64 // the viewers' process
 	res         benchviewer.Result
 }
 
@@ -121,11 +122,14 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 	defer cancel()
 
 	// The camera, in its own process so its encoding is not the relay's CPU.
-	camURL, stopCam, err := startBenchCamera(ctx, self, cfg, log)
+	cam, camURL, err := startBenchCamera(ctx, self, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer stopCam()
+	defer func() {
+		_ = cam.Process.Signal(os.Interrupt)
+		_ = cam.Wait()
+	}()
 
 	// The relay, in this process, as `osprey relay` runs it.
 	maxN := 0
@@ -167,20 +171,24 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// Zero viewers: what ingest alone costs, and the stream's real rate.
+	// Zero viewers: what ingest alone costs, subtracted to get the cost of
+	// a viewer.
 	if err := sleepCtx(ctx, 2*time.Second); err != nil {
 		return err
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	cpu0, t0 := selfCPU(), time.Now()
+	camProc := []*exec.Cmd{cam}
+	cpu0, cam0, t0 := selfCPU(), childrenCPU(camProc), time.Now()
 	if err := sleepCtx(ctx, cfg.window); err != nil {
 		return err
 	}
-	base := benchVideoRow{cpu: (selfCPU() - cpu0).Seconds() / time.Since(t0).Seconds(), rssMiB: rssMiB()}
+	elapsed := time.Since(t0).Seconds()
+	base := benchVideoRow{cpu: (selfCPU() - cpu0).Seconds() / elapsed, rssMiB: rssMiB()}
+	camCPU := (childrenCPU(camProc) - cam0).Seconds() / elapsed
 	info := r.Streams()[0]
-	fmt.Fprintf(out, "stream %s: %dx%d, %.1f fps, keyframe every %d pictures; relay with 0 viewers: CPU %.1f%%, RSS %.1f MiB\n",
-		benchStream, info.Width, info.Height, info.FPS, cfg.gop, 100*base.cpu, base.rssMiB)
+	fmt.Fprintf(out, "stream %s: %dx%d, %.1f fps, keyframe every %d pictures; camera process CPU %.1f%%; relay with 0 viewers: CPU %.1f%%, RSS %.1f MiB\n",
+		benchStream, info.Width, info.Height, info.FPS, cfg.gop, 100*camCPU, 100*base.cpu, base.rssMiB)
 
 	var rows []benchVideoRow
 	for _, n := range cfg.counts {
@@ -198,7 +206,7 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 	}
 
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "viewers\tok\trelay CPU\tper viewer\tRSS MiB\tper viewer\tMbit/s each\tpkt loss %\tpics missing %\tincomplete %\tfirst frame p50\tp99\tlate start\thop p50\thop p99\tref lag p50\t")
+	fmt.Fprintln(tw, "viewers\tok\trelay CPU\tper viewer\tRSS MiB\tper viewer\tviewers CPU\tMbit/s each\tpkt loss %\tpics missing %\tincomplete %\tfirst frame p50\tp99\tlate start\thop p50\thop p99\tref lag p50\t")
 	lossAt := 0
 	for _, row := range rows {
 		res := row.res
@@ -211,8 +219,8 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 		}
 		perCPU := (row.cpu - base.cpu) / float64(row.viewers)
 		perRSS := (row.rssMiB - base.rssMiB) / float64(row.viewers)
-		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%.2f%%\t%.1f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", row.viewers, res.Connected,
-			100*row.cpu, 100*perCPU, row.rssMiB, perRSS, res.MbpsPerViewer, res.LossPct, missing, incomplete,
+		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%.2f%%\t%.1f\t%.2f\t%.0f%%\t%.2f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", row.viewers, res.Connected,
+			100*row.cpu, 100*perCPU, row.rssMiB, perRSS, 100*row.viewersCPU, res.MbpsPerViewer, res.LossPct, missing, incomplete,
 			msStr(res.TTFFMs.P50), msStr(res.TTFFMs.P99), res.LateStarts, msStr(res.HopMs.P50), msStr(res.HopMs.P99), msStr(res.RefLagMs.P50))
 		if lossAt == 0 && (res.LossPct > cfg.lossPct || missing > cfg.lossPct || res.Failed > 0) {
 			lossAt = row.viewers
@@ -227,10 +235,11 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 	} else {
 		fmt.Fprintf(out, "no loss over %.2f%% up to %d viewers\n", cfg.lossPct, rows[len(rows)-1].viewers)
 	}
-	fmt.Fprintln(out, "CPU is a share of one core (relay process only; camera and viewers run in their own processes);")
+	fmt.Fprintf(out, "CPU is a share of one core of %d: relay process only; the camera and the viewers run in their own processes.\n", runtime.NumCPU())
 	fmt.Fprintln(out, "first frame is POST to the first complete keyframe (late start: viewers that got pictures before one);")
-	fmt.Fprintln(out, "hop is each picture's arrival via the relay minus its arrival straight from the camera (in the viewers' process);")
-	fmt.Fprintln(out, "ref lag is capture to arrival straight from the camera: when it grows the viewers' process is saturated and hop understates.")
+	fmt.Fprintln(out, "pics missing: pictures a viewer did not get whole (dropped by the relay or broken by a lost packet);")
+	fmt.Fprintln(out, "hop is each picture's arrival via the relay minus its arrival straight from the camera, both in the viewers' process;")
+	fmt.Fprintln(out, "ref lag (capture to arrival straight from the camera, from RTCP sender reports) stays small while that process keeps up.")
 	return nil
 }
 
@@ -255,8 +264,9 @@ func benchVideoCount(ctx context.Context, self string, r *relay.Relay, whepURL, 
 	}
 	defer func() { _ = c.Wait() }()
 
-	var cpu0 time.Duration
+	var cpu0, child0 time.Duration
 	var t0 time.Time
+	child := []*exec.Cmd{c}
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	gotResult := false
@@ -264,9 +274,11 @@ func benchVideoCount(ctx context.Context, self string, r *relay.Relay, whepURL, 
 		line := sc.Text()
 		switch {
 		case line == benchWindowStart:
-			cpu0, t0 = selfCPU(), time.Now()
+			cpu0, child0, t0 = selfCPU(), childrenCPU(child), time.Now()
 		case line == benchWindowEnd:
-			row.cpu = (selfCPU() - cpu0).Seconds() / time.Since(t0).Seconds()
+			elapsed := time.Since(t0).Seconds()
+			row.cpu = (selfCPU() - cpu0).Seconds() / elapsed
+			row.viewersCPU = (childrenCPU(child) - child0).Seconds() / elapsed
 			row.rssMiB = rssMiB()
 			fmt.Fprintf(log, "bench: %d viewers: window done, %d WHEP sessions\n", n, r.WHEP().Sessions())
 		case strings.HasPrefix(line, "{"):
@@ -283,17 +295,18 @@ func benchVideoCount(ctx context.Context, self string, r *relay.Relay, whepURL, 
 }
 
 // startBenchCamera runs `osprey sitl --cameras` with one camera and
-// returns its RTSP URL once the camera accepts connections.
-func startBenchCamera(ctx context.Context, self string, cfg benchVideoConfig, log io.Writer) (string, func(), error) {
+// returns the process and its RTSP URL once the camera accepts
+// connections.
+func startBenchCamera(ctx context.Context, self string, cfg benchVideoConfig, log io.Writer) (*exec.Cmd, string, error) {
 	addr, err := freeTCPAddr()
 	if err != nil {
-		return "", nil, err
+		return nil, "", err
 	}
 	// The simulated vehicle that comes with the camera talks MAVLink to a
 	// port nobody listens on.
 	sink, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return nil, "", err
 	}
 	c := exec.CommandContext(ctx, self, "sitl", "--vehicles", "1", "--cameras", "--rtsp", addr,
 		"--camera-size", fmt.Sprintf("%dx%d", cfg.width, cfg.height), "--camera-fps", strconv.Itoa(cfg.fps),
@@ -301,11 +314,7 @@ func startBenchCamera(ctx context.Context, self string, cfg benchVideoConfig, lo
 	c.Stdout = io.Discard
 	c.Stderr = log
 	if err := c.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() {
-		_ = c.Process.Signal(os.Interrupt)
-		_ = c.Wait()
+		return nil, "", err
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -315,12 +324,13 @@ func startBenchCamera(ctx context.Context, self string, cfg benchVideoConfig, lo
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			stop()
-			return "", nil, fmt.Errorf("bench: the camera process did not listen on %s: %w", addr, err)
+			_ = c.Process.Signal(os.Interrupt)
+			_ = c.Wait()
+			return nil, "", fmt.Errorf("bench: the camera process did not listen on %s: %w", addr, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return "rtsp://" + addr + "/" + benchStream, stop, nil
+	return c, "rtsp://" + addr + "/" + benchStream, nil
 }
 
 func freeTCPAddr() (string, error) {

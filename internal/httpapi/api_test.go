@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ospreygcs/osprey/internal/httpapi"
+	"github.com/ospreygcs/osprey/internal/store"
 	"github.com/ospreygcs/osprey/mavlink"
 	"github.com/ospreygcs/osprey/sitl"
 )
@@ -73,7 +74,13 @@ func newFixture(t *testing.T, n int) *fixture {
 	}
 	t.Cleanup(fleet.Close)
 	audit := &auditLog{}
-	api, err := httpapi.New(httpapi.Config{Fleet: m, Auditor: audit, MaxBodyBytes: 4096})
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	api, err := httpapi.New(httpapi.Config{Fleet: m, Auditor: audit, MaxBodyBytes: 4096,
+		Missions: httpapi.MissionConfig{Store: st, CeilingM: 120}, Flights: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +185,17 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"oversized body", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"` + strings.Repeat("a", 10000) + `"}`, 413, "larger than"},
 		{"wrong content type", "POST", "/api/v1/vehicles/1/commands", "text/plain", `{"command":"arm"}`, 415, "application/json"},
 		{"unknown route", "GET", "/api/v1/nothing", "", "", 404, "openapi"},
+		{"broken plan", "POST", "/api/v1/missions/validate", "", `{"fileType":"Plan", "mission": {`, 400, "broken JSON"},
+		{"not a plan", "POST", "/api/v1/plans/x", "", "hello", 415, "unknown file format"},
+		{"NaN coordinates", "POST", "/api/v1/plans/x", "", nanPlan, 400, "item 1"},
+		{"unknown command number", "POST", "/api/v1/plans/x", "", unknownCommandPlan, 400, "unknown"},
+		{"invalid plan to a vehicle", "POST", "/api/v1/vehicles/1/mission", "", tooHighPlan, 422, "nothing was sent"},
+		{"plan to an unknown vehicle", "POST", "/api/v1/vehicles/42/mission", "", tooHighPlan, 404, "no such vehicle"},
+		{"unknown plan", "GET", "/api/v1/plans/nope", "", "", 404, "not found"},
+		{"unknown plan to a vehicle", "POST", "/api/v1/vehicles/1/mission?plan=nope", "", "", 404, "not found"},
+		{"bad plan version", "GET", "/api/v1/plans/x?version=zero", "", "", 400, "version"},
+		{"unknown flight", "GET", "/api/v1/flights/99", "", "", 404, "not found"},
+		{"oversized plan", "POST", "/api/v1/plans/x", "", strings.Repeat("x", 10000), 413, "larger than"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -189,10 +207,22 @@ func TestBadInputChangesNothing(t *testing.T) {
 		})
 	}
 	v, _ := f.m.Vehicle(1)
-	if s := v.State(); s.Armed || s.Mode != "STABILIZE" {
-		t.Fatalf("bad requests changed the vehicle: armed %v mode %s", s.Armed, s.Mode)
+	if s := v.State(); s.Armed || s.Mode != "STABILIZE" || s.Mission.Status != mavlink.MissionUnknown {
+		t.Fatalf("bad requests changed the vehicle: armed %v mode %s mission %s", s.Armed, s.Mode, s.Mission.Status)
+	}
+	if status, body := f.do(t, "GET", "/api/v1/plans", "", ""); status != 200 || body["raw"] != "[]\n" {
+		t.Fatalf("bad plans were stored: %d %v", status, body)
 	}
 }
+
+const wplHead = "QGC WPL 110\n0\t1\t0\t16\t0\t0\t0\t0\t-35.363261\t149.165230\t584\t1\n"
+
+var (
+	nanPlan            = wplHead + "1\t0\t3\t16\t0\t0\t0\t0\tnan\t149.1652\t20\t1\n"
+	unknownCommandPlan = wplHead + "1\t0\t3\t61234\t0\t0\t0\t0\t-35.3630\t149.1652\t20\t1\n"
+	tooHighPlan        = wplHead + "1\t0\t3\t22\t0\t0\t0\t0\t-35.363261\t149.165230\t20\t1\n" +
+		"2\t0\t3\t16\t0\t0\t0\t0\t-35.3625\t149.1652\t500\t1\n"
+)
 
 func TestWebSocketCoalescesAndReportsEvents(t *testing.T) {
 	f := newFixture(t, 3)

@@ -21,10 +21,10 @@ type FlightStore interface {
 }
 
 func (s *Server) flightRoutes() {
-	s.mux.HandleFunc("GET /api/v1/flights", s.listFlights)
-	s.mux.HandleFunc("GET /api/v1/flights/{id}", s.getFlight)
-	s.mux.HandleFunc("GET /api/v1/flights/{id}/track", s.flightTrack)
-	s.mux.HandleFunc("GET /api/v1/flights/{id}/tlog", s.flightTlog)
+	s.route("GET /api/v1/flights", s.listFlights)
+	s.route("GET /api/v1/flights/{id}", s.getFlight)
+	s.route("GET /api/v1/flights/{id}/track", s.flightTrack)
+	s.route("GET /api/v1/flights/{id}/tlog", s.flightTlog)
 }
 
 func (s *Server) flightStore(w http.ResponseWriter) (FlightStore, bool) {

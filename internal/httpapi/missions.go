@@ -42,17 +42,17 @@ const planFormat = "qgc-plan"
 const transferTimeout = 5 * time.Minute
 
 func (s *Server) missionRoutes() {
-	s.mux.HandleFunc("POST /api/v1/missions/validate", s.validatePlan)
-	s.mux.HandleFunc("POST /api/v1/missions/convert", s.convertPlan)
-	s.mux.HandleFunc("GET /api/v1/plans", s.listPlans)
-	s.mux.HandleFunc("POST /api/v1/plans/{name}", s.savePlan)
-	s.mux.HandleFunc("GET /api/v1/plans/{name}", s.getPlan)
-	s.mux.HandleFunc("GET /api/v1/plans/{name}/versions", s.planVersions)
-	s.mux.HandleFunc("DELETE /api/v1/plans/{name}", s.deletePlan)
-	s.mux.HandleFunc("POST /api/v1/vehicles/{id}/mission", s.uploadMission)
-	s.mux.HandleFunc("GET /api/v1/vehicles/{id}/mission", s.downloadMission)
-	s.mux.HandleFunc("DELETE /api/v1/vehicles/{id}/mission", s.clearMission)
-	s.mux.HandleFunc("POST /api/v1/vehicles/{id}/mission/start", s.startMission)
+	s.route("POST /api/v1/missions/validate", s.validatePlan)
+	s.route("POST /api/v1/missions/convert", s.convertPlan)
+	s.route("GET /api/v1/plans", s.listPlans)
+	s.route("POST /api/v1/plans/{name}", s.savePlan)
+	s.route("GET /api/v1/plans/{name}", s.getPlan)
+	s.route("GET /api/v1/plans/{name}/versions", s.planVersions)
+	s.route("DELETE /api/v1/plans/{name}", s.deletePlan)
+	s.route("POST /api/v1/vehicles/{id}/mission", s.uploadMission)
+	s.route("GET /api/v1/vehicles/{id}/mission", s.downloadMission)
+	s.route("DELETE /api/v1/vehicles/{id}/mission", s.clearMission)
+	s.route("POST /api/v1/vehicles/{id}/mission/start", s.startMission)
 }
 
 func (s *Server) validateOptions() mission.ValidateOptions {

@@ -74,6 +74,13 @@ type Server struct {
 	log      *slog.Logger
 	shutdown chan struct{}
 	events   eventHub
+	patterns []string // every route the server itself registers, for the OpenAPI check
+}
+
+// route registers one of the server's own routes.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, h)
 }
 
 // New builds the server and its routes.
@@ -123,17 +130,17 @@ func (s *Server) Shutdown() {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.health)
-	s.mux.Handle("GET /metrics", s.metricsHandler())
-	s.mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
-	s.mux.HandleFunc("GET /api/v1/vehicles", s.listVehicles)
-	s.mux.HandleFunc("GET /api/v1/vehicles/{id}", s.getVehicle)
-	s.mux.HandleFunc("POST /api/v1/vehicles/{id}/commands", s.command)
-	s.mux.HandleFunc("GET /api/v1/vehicles/{id}/params", s.listParams)
-	s.mux.HandleFunc("GET /api/v1/vehicles/{id}/params/{name}", s.getParam)
-	s.mux.HandleFunc("PUT /api/v1/vehicles/{id}/params/{name}", s.setParam)
-	s.mux.HandleFunc("GET /api/v1/links", s.listLinks)
-	s.mux.HandleFunc("GET /api/v1/ws", s.websocket)
+	s.route("GET /healthz", s.health)
+	s.route("GET /metrics", s.metricsHandler().ServeHTTP)
+	s.route("GET /api/v1/openapi.json", s.openAPI)
+	s.route("GET /api/v1/vehicles", s.listVehicles)
+	s.route("GET /api/v1/vehicles/{id}", s.getVehicle)
+	s.route("POST /api/v1/vehicles/{id}/commands", s.command)
+	s.route("GET /api/v1/vehicles/{id}/params", s.listParams)
+	s.route("GET /api/v1/vehicles/{id}/params/{name}", s.getParam)
+	s.route("PUT /api/v1/vehicles/{id}/params/{name}", s.setParam)
+	s.route("GET /api/v1/links", s.listLinks)
+	s.route("GET /api/v1/ws", s.websocket)
 	s.missionRoutes()
 	s.flightRoutes()
 	for pattern, h := range s.conf.Mounts {

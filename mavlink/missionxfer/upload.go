@@ -161,7 +161,6 @@ func (u *uploader) run() error {
 						counts, seconds(now.Sub(u.started))))
 				}
 				counts++
-				fmt.Printf("%v count again\n", now.Sub(u.started).Round(time.Millisecond))
 				countAt = now
 				u.sendCount()
 				resetTimer(timer, u.o.AckTimeout)
@@ -178,7 +177,6 @@ func (u *uploader) run() error {
 			if !u.nacked {
 				// The vehicle went quiet: back off.
 				u.wait = min(2*u.wait, u.o.AckTimeout)
-				fmt.Printf("%v quiet: base=%d wait=%v guard=%v srtt=%v\n", now.Sub(u.started).Round(time.Millisecond), u.base, u.wait, u.guard(), u.rtt.srtt)
 			}
 			u.goBack(now)
 			u.arm(timer)

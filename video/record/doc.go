@@ -25,7 +25,8 @@
 // any moment loses at most the part being assembled: every file on disk is
 // a playable MP4 up to its last complete part. Segments start on a
 // keyframe, once Config.SegmentDuration has passed, after an outage of the
-// source, or when the parameter sets change.
+// source (timestamps jumping by more than 5 s), or when the parameter sets
+// change.
 //
 // # Writers never wait for the disk
 //
@@ -36,4 +37,25 @@
 // (a full disk, say) stops the recording with StateFailed and the error in
 // Status; the recorder tries again with a new segment after
 // Config.RetryPause.
+//
+// # Feeding a recorder from the hub
+//
+// The recorder does not import the hub; a reader loop connects them:
+//
+//	rd, _ := stream.AddReader("record", 0)
+//	for {
+//		u, err := rd.ReadUnit(ctx)
+//		if err != nil {
+//			break
+//		}
+//		switch u.Codec {
+//		case video.CodecH264:
+//			_ = rec.WriteH264(u.PTS, u.NTP, u.NALUs)
+//		case video.CodecOpus:
+//			_ = rec.WriteOpus(u.PTS, u.Payload)
+//		}
+//	}
+//
+// Unit bytes are read-only and shared, which is what the Write methods
+// need: they keep the slices until written.
 package record

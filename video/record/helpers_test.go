@@ -115,6 +115,7 @@ func needFFmpeg(t testing.TB) {
 // probeResult is what ffprobe says of a file.
 type probeResult struct {
 	duration float64
+	size     int64
 	frames   int
 	codecs   []string
 }
@@ -123,13 +124,14 @@ type probeResult struct {
 func ffprobe(t testing.TB, path string) probeResult {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-count_packets", "-show_entries",
-		"format=duration:stream=codec_name,nb_read_packets", "-of", "json", path).CombinedOutput()
+		"format=duration,size:stream=codec_name,nb_read_packets", "-of", "json", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
 	}
 	var v struct {
 		Format struct {
 			Duration string `json:"duration"`
+			Size     string `json:"size"`
 		} `json:"format"`
 		Streams []struct {
 			CodecName     string `json:"codec_name"`
@@ -141,6 +143,7 @@ func ffprobe(t testing.TB, path string) probeResult {
 	}
 	var r probeResult
 	r.duration, _ = strconv.ParseFloat(v.Format.Duration, 64)
+	r.size, _ = strconv.ParseInt(v.Format.Size, 10, 64)
 	for _, s := range v.Streams {
 		r.codecs = append(r.codecs, s.CodecName)
 		if s.CodecName == "h264" {

@@ -172,3 +172,13 @@ func TestHTTPThroughServer(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPNoRecordings: a root that does not exist yet is an empty list.
+func TestHTTPNoRecordings(t *testing.T) {
+	h := NewHandler(filepath.Join(t.TempDir(), "not-yet"))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, APIPath, nil))
+	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != `{"recordings":[]}` {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}

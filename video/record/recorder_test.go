@@ -85,7 +85,9 @@ func TestSegmentsAndParts(t *testing.T) {
 	needFFmpeg(t)
 	for i, f := range files {
 		p := ffprobe(t, f)
-		if math.Abs(p.duration-wantSecs[i]) > 0.05 || p.frames != int(wantSecs[i])*30 || strings.Join(p.codecs, ",") != "h264" {
+		info, _ := os.Stat(f)
+		if math.Abs(p.duration-wantSecs[i]) > 0.05 || p.frames != int(wantSecs[i])*30 || strings.Join(p.codecs, ",") != "h264" ||
+			p.size != info.Size() {
 			t.Errorf("ffprobe %s: %+v, want %vs, %v frames of h264", baseName(f), p, wantSecs[i], wantSecs[i]*30)
 		}
 		ffmpegDecode(t, f)
