@@ -136,7 +136,7 @@ func findArea(raw json.RawMessage, depth int) (orb.Geometry, error) {
 	case "Polygon":
 		var rings [][][]float64
 		if err := json.Unmarshal(o.Coordinates, &rings); err != nil {
-			return nil, fmt.Errorf("Polygon coordinates: %w", jsonErr(err))
+			return nil, fmt.Errorf("polygon coordinates: %w", jsonErr(err))
 		}
 		return polygonFromJSON(rings)
 	case "MultiPolygon":

@@ -36,11 +36,10 @@ clear and start talk to a vehicle over a link.`,
 
 // validateFlags are the limits a plan is checked against, shared by validate, upload and patrol.
 type validateFlags struct {
-	ceilingM   float64
-	maxLegM    float64
-	endurance  time.Duration
-	cruiseMS   float64
-	allowWarns bool
+	ceilingM  float64
+	maxLegM   float64
+	endurance time.Duration
+	cruiseMS  float64
 }
 
 func (f *validateFlags) register(cmd *cobra.Command) {

@@ -339,7 +339,11 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetICETimeouts(s.cfg.ICEDisconnectedTimeout, s.cfg.ICEFailedTimeout, time.Second)
 	if len(s.cfg.NAT1To1IPs) > 0 {
-		se.SetNAT1To1IPs(s.cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+		// A relay behind a 1:1 NAT (a cloud VM) advertises its public addresses in place of its host ones.
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{External: s.cfg.NAT1To1IPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace}); err != nil {
+			return nil, fmt.Errorf("whep: NAT 1:1 addresses %v: %w", s.cfg.NAT1To1IPs, err)
+		}
 	}
 	if isLoopback(s.udpAddr) {
 		se.SetIncludeLoopbackCandidate(true)
