@@ -263,3 +263,22 @@ func CommandName(id uint16) string {
 	}
 	return fmt.Sprintf("MAV_CMD %d", id)
 }
+
+// NewCommandError rebuilds a command error from its parts, for clients that receive it over osprey's
+// API: result is the MAV_RESULT name (or TIMEOUT), and errors.Is works as on the server.
+func NewCommandError(systemID byte, command, result, statusText string) *CommandError {
+	e := &CommandError{SystemID: systemID, Command: command, Result: result, StatusText: statusText, err: ErrUnsupported}
+	switch result {
+	case "DENIED", "TEMPORARILY_REJECTED":
+		e.err = ErrDenied
+	case "FAILED":
+		e.err = ErrFailed
+	case "CANCELLED":
+		e.err = ErrCancelled
+	case "TIMEOUT":
+		e.err = ErrTimeout
+	case "BUSY":
+		e.err = ErrBusy
+	}
+	return e
+}

@@ -296,3 +296,13 @@ func FuzzTlogReader(f *testing.F) {
 		t.Fatal("reader did not end")
 	})
 }
+
+func TestNewCommandErrorKeepsTheSentinel(t *testing.T) {
+	for result, want := range map[string]error{"FAILED": ErrFailed, "DENIED": ErrDenied, "TEMPORARILY_REJECTED": ErrDenied,
+		"UNSUPPORTED": ErrUnsupported, "TIMEOUT": ErrTimeout, "BUSY": ErrBusy, "CANCELLED": ErrCancelled} {
+		e := NewCommandError(1, "ARM/DISARM", result, "PreArm: Need 3D Fix")
+		if !errors.Is(e, want) || !strings.Contains(e.Error(), "PreArm") {
+			t.Errorf("%s: %v does not match %v", result, e, want)
+		}
+	}
+}

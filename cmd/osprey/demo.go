@@ -25,6 +25,7 @@ type demoOptions struct {
 	rtspAddr   string
 	webrtcPort int
 	fly        bool
+	speedup    float64 // simulation speed; tests raise it
 }
 
 func newDemoCmd() *cobra.Command {
@@ -78,7 +79,7 @@ func runDemo(ctx context.Context, opts demoOptions, out io.Writer, ready func(*a
 	}
 	defer camSrv.Close()
 	fleet, err := sitl.NewFleet(sitl.FleetConfig{Count: opts.vehicles, FirstSystemID: 1, HomeLatDeg: lat, HomeLonDeg: lon, HomeAltMSLM: alt,
-		Endpoint: func(int) gomavlib.EndpointConf { return gomavlib.EndpointUDPClient{Address: "127.0.0.1:" + port} }})
+		Speedup: opts.speedup, Endpoint: func(int) gomavlib.EndpointConf { return gomavlib.EndpointUDPClient{Address: "127.0.0.1:" + port} }})
 	if err != nil {
 		return err
 	}

@@ -18,13 +18,13 @@ import (
 )
 
 // demoServer runs osprey demo in-process on free ports and returns its base URL.
-func demoServer(t *testing.T, ctx context.Context, dataDir string, fly bool) (string, <-chan error) {
+func demoServer(t *testing.T, ctx context.Context, dataDir string, fly bool, speedup float64) (string, <-chan error) {
 	t.Helper()
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- runDemo(ctx, demoOptions{vehicles: 2, home: "-35.363261,149.165230,584", httpAddr: "127.0.0.1:0", dataDir: dataDir,
-			rtspAddr: "127.0.0.1:0", webrtcPort: 0, fly: fly}, io.Discard, func(a *app.App) { addr <- a.Addr() })
+			rtspAddr: "127.0.0.1:0", webrtcPort: 0, fly: fly, speedup: speedup}, io.Discard, func(a *app.App) { addr <- a.Addr() })
 	}()
 	select {
 	case a := <-addr:
@@ -72,7 +72,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	defer cancel()
 	demoCtx, stopDemo := context.WithCancel(ctx)
 	defer stopDemo()
-	base, done := demoServer(t, demoCtx, dataDir, false)
+	base, done := demoServer(t, demoCtx, dataDir, false, 1)
 
 	ws, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/api/v1/ws", nil)
 	if err != nil {

@@ -24,11 +24,21 @@ type linkFlags struct {
 	json    bool
 	keyFile string
 	policy  string
+	cmd     *cobra.Command // to read the inherited --server flag
+}
+
+// server is the --server URL, if the command line gave one.
+func (f *linkFlags) server() string {
+	if fl := f.cmd.Flag("server"); fl != nil {
+		return fl.Value.String()
+	}
+	return ""
 }
 
 func (f *linkFlags) register(cmd *cobra.Command) {
+	f.cmd = cmd
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.links, "link", "l", nil, "link URL to the vehicle, e.g. tcpc:127.0.0.1:5760 (repeat for redundant radios)")
+	fl.StringArrayVarP(&f.links, "link", "l", nil, "link URL to the vehicle, e.g. tcpc:127.0.0.1:5760 (repeat for redundant radios); or use --server")
 	fl.IntVarP(&f.vehicle, "vehicle", "v", 0, "system id of the vehicle (default: the only one heard)")
 	fl.DurationVar(&f.wait, "wait", 5*time.Second, "how long to wait to hear the vehicle")
 	fl.DurationVar(&f.timeout, "timeout", 60*time.Second, "give up on the whole command after this long")
@@ -43,8 +53,11 @@ func (f *linkFlags) register(cmd *cobra.Command) {
 
 // open starts a manager on the links.
 func (f *linkFlags) open() (*mavlink.Manager, error) {
+	if f.server() != "" {
+		return nil, errNotOverServer(f.cmd.CommandPath())
+	}
 	if len(f.links) == 0 {
-		return nil, usageError{errors.New("--link is required, e.g. --link tcpc:127.0.0.1:5760")}
+		return nil, usageError{errors.New("--link is required, e.g. --link tcpc:127.0.0.1:5760 (or --server URL)")}
 	}
 	if f.sysid < 1 || f.sysid > 255 {
 		return nil, usageError{fmt.Errorf("--sysid %d: must be 1 to 255", f.sysid)}
@@ -72,8 +85,26 @@ func (f *linkFlags) open() (*mavlink.Manager, error) {
 	return m, nil
 }
 
-// connect opens the links and waits for the vehicle.
-func (f *linkFlags) connect(ctx context.Context) (*mavlink.Manager, *mavlink.Vehicle, error) {
+// connect reaches the vehicle: through the server given with --server, or straight over the links.
+func (f *linkFlags) connect(ctx context.Context) (session, error) {
+	if srv := f.server(); srv != "" {
+		if len(f.links) > 0 {
+			return nil, usageError{errors.New("give --link or --server, not both")}
+		}
+		if f.vehicle < 0 || f.vehicle > 255 {
+			return nil, usageError{fmt.Errorf("--vehicle %d: must be 1 to 255", f.vehicle)}
+		}
+		return connectRemote(ctx, srv, f.vehicle)
+	}
+	m, v, err := f.connectLink(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &linkSession{m: m, v: v}, nil
+}
+
+// connectLink opens the links and waits for the vehicle.
+func (f *linkFlags) connectLink(ctx context.Context) (*mavlink.Manager, *mavlink.Vehicle, error) {
 	if f.vehicle < 0 || f.vehicle > 255 {
 		return nil, nil, usageError{fmt.Errorf("--vehicle %d: must be 1 to 255", f.vehicle)}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,7 +20,7 @@ func newMissionTransferCmds() []*cobra.Command {
 	return []*cobra.Command{newMissionUploadCmd(), newMissionDownloadCmd(), newMissionClearCmd(), newMissionStartCmd()}
 }
 
-func firmwareOf(v *mavlink.Vehicle) mission.Firmware {
+func firmwareOf(v vehicleHandle) mission.Firmware {
 	return mission.Firmware(v.State().Autopilot)
 }
 
@@ -92,12 +91,13 @@ mission reported as success. A plan with validation errors is not sent.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
-			m, v, err := f.connect(ctx)
+			sess, err := f.connect(ctx)
 			if err != nil {
 				return err
 			}
-			defer m.Close()
-			rep, err := uploadPlan(ctx, v, p, vf, f.json)
+			defer sess.close()
+			v := sess.vehicle()
+			rep, err := sess.uploadPlan(ctx, p, vf, f.json)
 			if err != nil {
 				if f.json {
 					_ = printJSON(cmd.OutOrStdout(), map[string]any{"vehicle": v.SystemID(), "ok": false, "error": err.Error(), "report": rep})
@@ -128,29 +128,12 @@ func newMissionDownloadCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
-			m, v, err := f.connect(ctx)
+			sess, err := f.connect(ctx)
 			if err != nil {
 				return err
 			}
-			defer m.Close()
-			var w mission.Wire
-			for _, part := range []struct {
-				t   missionxfer.Type
-				dst *[]missionxfer.Item
-			}{{missionxfer.Mission, &w.Mission}, {missionxfer.Fence, &w.Fence}, {missionxfer.Rally, &w.Rally}} {
-				progress, done := transferBar(f.json, "downloading "+part.t.String())
-				items, err := missionxfer.Download(ctx, v, part.t, missionxfer.Options{Progress: progress})
-				done()
-				if err != nil {
-					var xe *missionxfer.Error
-					if part.t != missionxfer.Mission && errors.As(err, &xe) && xe.Result == "UNSUPPORTED" {
-						continue // an autopilot without fences or rally points
-					}
-					return err
-				}
-				*part.dst = items
-			}
-			p, err := mission.FromWire(w, firmwareOf(v))
+			defer sess.close()
+			p, err := sess.downloadPlan(ctx, f.json)
 			if err != nil {
 				return err
 			}
@@ -175,21 +158,12 @@ func newMissionClearCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
-			m, v, err := f.connect(ctx)
+			sess, err := f.connect(ctx)
 			if err != nil {
 				return err
 			}
-			defer m.Close()
-			types := []missionxfer.Type{missionxfer.Mission}
-			if all {
-				types = append(types, missionxfer.Fence, missionxfer.Rally)
-			}
-			for _, t := range types {
-				if err := missionxfer.Clear(ctx, v, t, missionxfer.Options{}); err != nil {
-					return err
-				}
-			}
-			return report(cmd.OutOrStdout(), f.json, v.SystemID(), "clear", nil)
+			defer sess.close()
+			return report(cmd.OutOrStdout(), f.json, sess.vehicle().SystemID(), "clear", sess.clearMission(ctx, all))
 		},
 	}
 	f.register(c)
@@ -206,11 +180,12 @@ func newMissionStartCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
-			m, v, err := f.connect(ctx)
+			sess, err := f.connect(ctx)
 			if err != nil {
 				return err
 			}
-			defer m.Close()
+			defer sess.close()
+			v := sess.vehicle()
 			return report(cmd.OutOrStdout(), f.json, v.SystemID(), "mission start", v.MissionStart(ctx))
 		},
 	}

@@ -35,7 +35,10 @@ at 99 %. A set is confirmed by the value the vehicle sends back. Files are writt
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
 			cmd.SetContext(ctx)
-			m, v, err := f.connect(ctx)
+			if f.server() != "" {
+				return errNotOverServer("osprey param")
+			}
+			m, v, err := f.connectLink(ctx)
 			if err != nil {
 				return err
 			}

@@ -66,17 +66,18 @@ With --json, progress is one JSON object per line.`,
 			if (planFile == "") == (areaFile == "") {
 				return usageError{errors.New("give exactly one of --plan FILE or --area AREA.geojson")}
 			}
-			m, v, err := f.connect(cmd.Context())
+			sess, err := f.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer m.Close()
+			defer sess.close()
+			v := sess.vehicle()
 			p, err := patrolPlan(v, planFile, areaFile, altM, insetM, laps)
 			if err != nil {
 				return err
 			}
 			out := newPatrolOutput(cmd.OutOrStdout(), f.json, v)
-			return runPatrol(cmd.Context(), m, v, p, vf, patrolLimits{minBattery: minBattery, lostAfter: lostAfter, timeout: f.timeout}, out)
+			return runPatrol(cmd.Context(), sess, p, vf, patrolLimits{minBattery: minBattery, lostAfter: lostAfter, timeout: f.timeout}, out)
 		},
 	}
 	f.register(c)
@@ -94,7 +95,7 @@ With --json, progress is one JSON object per line.`,
 	return c
 }
 
-func patrolPlan(v *mavlink.Vehicle, planFile, areaFile string, altM, insetM float64, laps int) (*mission.Plan, error) {
+func patrolPlan(v vehicleHandle, planFile, areaFile string, altM, insetM float64, laps int) (*mission.Plan, error) {
 	if planFile != "" {
 		return mission.Load(planFile)
 	}
@@ -127,10 +128,10 @@ type patrolLimits struct {
 type patrolOutput struct {
 	w    io.Writer
 	json bool
-	v    *mavlink.Vehicle
+	v    vehicleHandle
 }
 
-func newPatrolOutput(w io.Writer, asJSON bool, v *mavlink.Vehicle) *patrolOutput {
+func newPatrolOutput(w io.Writer, asJSON bool, v vehicleHandle) *patrolOutput {
 	return &patrolOutput{w: w, json: asJSON, v: v}
 }
 
@@ -155,7 +156,8 @@ func (o *patrolOutput) say(event string, item, total int, msg string) {
 }
 
 // runPatrol flies p and returns nil once the vehicle has landed and disarmed after flying every item.
-func runPatrol(ctx context.Context, m *mavlink.Manager, v *mavlink.Vehicle, p *mission.Plan, vf validateFlags, lim patrolLimits, out *patrolOutput) (err error) {
+func runPatrol(ctx context.Context, sess session, p *mission.Plan, vf validateFlags, lim patrolLimits, out *patrolOutput) (err error) {
+	v := sess.vehicle()
 	flightCtx, cancel := context.WithTimeout(context.Background(), lim.timeout) // not ctx: Ctrl-C must still bring it home
 	defer cancel()
 	airborne := false
@@ -172,7 +174,7 @@ func runPatrol(ctx context.Context, m *mavlink.Manager, v *mavlink.Vehicle, p *m
 	}()
 
 	uploadCtx, ucancel := context.WithTimeout(flightCtx, 2*time.Minute)
-	rep, err := uploadPlan(uploadCtx, v, p, vf, true)
+	rep, err := sess.uploadPlan(uploadCtx, p, vf, true)
 	ucancel()
 	if err != nil {
 		return err
@@ -199,8 +201,12 @@ func runPatrol(ctx context.Context, m *mavlink.Manager, v *mavlink.Vehicle, p *m
 	}
 	out.say("started", 0, total, "")
 
-	sub := m.Subscribe()
-	defer sub.Close()
+	watchCtx, stopWatch := context.WithCancel(flightCtx)
+	defer stopWatch()
+	events, err := sess.watch(watchCtx)
+	if err != nil {
+		return err
+	}
 	off := 0
 	if v.State().Autopilot == mavlink.AutopilotArduPilot {
 		off = 1 // MISSION_ITEM_REACHED counts ArduPilot's home as item 0
@@ -214,14 +220,12 @@ func runPatrol(ctx context.Context, m *mavlink.Manager, v *mavlink.Vehicle, p *m
 			return errInterrupted
 		case <-flightCtx.Done():
 			return fmt.Errorf("patrol took longer than %v: %w", lim.timeout, mavlink.ErrTimeout)
-		case <-sub.Ready():
-			for _, e := range sub.Take().Events {
-				switch {
-				case e.Kind == mavlink.EventMissionItemReached && e.SystemID == v.SystemID() && e.Network == v.Network():
-					out.say("item_reached", e.MissionSeq-off+1, total, "")
-				case e.Kind == mavlink.EventStatusText && e.SystemID == v.SystemID() && e.Text != nil && e.Text.Severity <= 4:
-					out.say("vehicle_says", 0, 0, e.Text.Text)
-				}
+		case e := <-events:
+			switch {
+			case e.kind == mavlink.EventMissionItemReached:
+				out.say("item_reached", e.seq-off+1, total, "")
+			case e.kind == mavlink.EventStatusText && e.severity <= 4:
+				out.say("vehicle_says", 0, 0, e.text)
 			}
 		case <-tick.C:
 		}

@@ -36,7 +36,8 @@ Exit codes:
 		Example: `  # a simulated fleet of three copters, listening for a ground station on UDP 14550
   osprey sitl --vehicles 3 --link udpc:127.0.0.1:14550
 
-  # in another shell: list the vehicles, then fly vehicle 1
+  # in another shell: list the vehicles, then fly vehicle 1 (or add --server http://127.0.0.1:8080
+  # instead of --link to go through a running osprey server)
   osprey vehicle list --link udps:127.0.0.1:14550
   osprey vehicle mode GUIDED --link udps:127.0.0.1:14550 --vehicle 1
   osprey vehicle arm --link udps:127.0.0.1:14550 --vehicle 1
@@ -45,6 +46,7 @@ Exit codes:
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().String("server", "", "send vehicle, mission and patrol commands through a running osprey server (http://HOST:PORT) instead of --link")
 	root.AddCommand(newVersionCmd(), newVehicleCmd(), newParamCmd(), newSitlCmd(), newRecordCmd(), newReplayCmd(), newMissionCmd(), newPatrolCmd(), newRelayCmd(), newServeCmd(), newConfigCmd(), newDemoCmd(), newBenchCmd())
 	return root
 }

@@ -31,7 +31,7 @@ wait until the vehicle's heartbeat shows the new state.`,
   osprey vehicle goto -35.3632 149.1652 30 --link tcpc:127.0.0.1:5760`,
 	}
 	cmd.AddCommand(newVehicleListCmd(), newVehicleShowCmd())
-	action := func(use, short string, args cobra.PositionalArgs, do func(ctx context.Context, v *mavlink.Vehicle, args []string) error) *cobra.Command {
+	action := func(use, short string, args cobra.PositionalArgs, do func(ctx context.Context, v vehicleHandle, args []string) error) *cobra.Command {
 		var f linkFlags
 		c := &cobra.Command{
 			Use:   use,
@@ -40,11 +40,12 @@ wait until the vehicle's heartbeat shows the new state.`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 				defer cancel()
-				m, v, err := f.connect(ctx)
+				sess, err := f.connect(ctx)
 				if err != nil {
 					return err
 				}
-				defer m.Close()
+				defer sess.close()
+				v := sess.vehicle()
 				name := strings.Fields(use)[0]
 				err = do(ctx, v, args)
 				return report(cmd.OutOrStdout(), f.json, v.SystemID(), name, err)
@@ -55,18 +56,18 @@ wait until the vehicle's heartbeat shows the new state.`,
 	}
 	var force bool
 	disarm := action("disarm", "Disarm the motors (--force also in flight: the vehicle falls)", cobra.NoArgs,
-		func(ctx context.Context, v *mavlink.Vehicle, _ []string) error { return v.Disarm(ctx, force) })
+		func(ctx context.Context, v vehicleHandle, _ []string) error { return v.Disarm(ctx, force) })
 	disarm.Flags().BoolVar(&force, "force", false, "skip the autopilot's checks; disarms in flight")
 	mode := action("mode NAME", "Switch flight mode (GUIDED, LOITER, RTL, AUTO, ... or a number)", cobra.ExactArgs(1),
-		func(ctx context.Context, v *mavlink.Vehicle, args []string) error { return v.SetMode(ctx, args[0]) })
+		func(ctx context.Context, v vehicleHandle, args []string) error { return v.SetMode(ctx, args[0]) })
 	mode.ValidArgs = mavlink.ModeNames(mavlink.AutopilotArduPilot, 2)
 	cmd.AddCommand(
 		action("arm", "Arm the motors (the autopilot's pre-arm checks apply)", cobra.NoArgs,
-			func(ctx context.Context, v *mavlink.Vehicle, _ []string) error { return v.Arm(ctx) }),
+			func(ctx context.Context, v vehicleHandle, _ []string) error { return v.Arm(ctx) }),
 		disarm,
 		mode,
 		action("takeoff ALT", "Take off to ALT metres above home (ArduCopter: armed, in GUIDED)", cobra.ExactArgs(1),
-			func(ctx context.Context, v *mavlink.Vehicle, args []string) error {
+			func(ctx context.Context, v vehicleHandle, args []string) error {
 				alt, err := parseFloatArg("altitude", args[0])
 				if err != nil {
 					return err
@@ -74,11 +75,11 @@ wait until the vehicle's heartbeat shows the new state.`,
 				return v.Takeoff(ctx, alt)
 			}),
 		action("land", "Land where the vehicle is", cobra.NoArgs,
-			func(ctx context.Context, v *mavlink.Vehicle, _ []string) error { return v.Land(ctx) }),
+			func(ctx context.Context, v vehicleHandle, _ []string) error { return v.Land(ctx) }),
 		action("rtl", "Return to launch", cobra.NoArgs,
-			func(ctx context.Context, v *mavlink.Vehicle, _ []string) error { return v.RTL(ctx) }),
+			func(ctx context.Context, v vehicleHandle, _ []string) error { return v.RTL(ctx) }),
 		action("goto LAT LON ALT", "Fly to a point, ALT metres above home (switches to GUIDED)", cobra.ExactArgs(3),
-			func(ctx context.Context, v *mavlink.Vehicle, args []string) error {
+			func(ctx context.Context, v vehicleHandle, args []string) error {
 				var vals [3]float64
 				for i, name := range []string{"latitude", "longitude", "altitude"} {
 					x, err := parseFloatArg(name, args[i])
@@ -90,7 +91,7 @@ wait until the vehicle's heartbeat shows the new state.`,
 				return v.Goto(ctx, vals[0], vals[1], vals[2])
 			}),
 		action("speed MS", "Set the horizontal speed in m/s", cobra.ExactArgs(1),
-			func(ctx context.Context, v *mavlink.Vehicle, args []string) error {
+			func(ctx context.Context, v vehicleHandle, args []string) error {
 				s, err := parseFloatArg("speed", args[0])
 				if err != nil {
 					return err
@@ -98,7 +99,7 @@ wait until the vehicle's heartbeat shows the new state.`,
 				return v.ChangeSpeed(ctx, s)
 			}),
 		action("reboot", "Reboot the autopilot (refused while armed)", cobra.NoArgs,
-			func(ctx context.Context, v *mavlink.Vehicle, _ []string) error { return v.Reboot(ctx) }),
+			func(ctx context.Context, v vehicleHandle, _ []string) error { return v.Reboot(ctx) }),
 	)
 	return cmd
 }
@@ -152,18 +153,9 @@ func newVehicleListCmd() *cobra.Command {
 		Short: "List the vehicles heard on the links",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := f.open()
+			states, err := listStates(cmd.Context(), &f)
 			if err != nil {
 				return err
-			}
-			defer m.Close()
-			select {
-			case <-time.After(f.wait):
-			case <-cmd.Context().Done():
-			}
-			states := []mavlink.State{}
-			for _, v := range m.Vehicles() {
-				states = append(states, v.State())
 			}
 			if f.json {
 				return printJSON(cmd.OutOrStdout(), states)
@@ -195,14 +187,12 @@ func newVehicleShowCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
-			m, v, err := f.connect(ctx)
+			sess, err := f.connect(ctx)
 			if err != nil {
 				return err
 			}
-			defer m.Close()
-			wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
-			s, _ := v.WaitState(wctx, func(s mavlink.State) bool { return s.HasPosition && s.BatteryPct >= 0 })
-			wcancel()
+			defer sess.close()
+			s := settledState(ctx, sess.vehicle())
 			if f.json {
 				return printJSON(cmd.OutOrStdout(), s)
 			}
@@ -265,4 +255,40 @@ func linkText(s mavlink.State) string {
 		parts = append(parts, fmt.Sprintf("%s %.0f%% loss", l.Link, l.LossPct()))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// listStates collects the vehicles heard on the links for --wait, or asks the server.
+func listStates(ctx context.Context, f *linkFlags) ([]mavlink.State, error) {
+	if srv := f.server(); srv != "" {
+		c, err := newRemoteClient(srv)
+		if err != nil {
+			return nil, err
+		}
+		return c.vehicles(ctx)
+	}
+	m, err := f.open()
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	select {
+	case <-time.After(f.wait):
+	case <-ctx.Done():
+	}
+	states := []mavlink.State{}
+	for _, v := range m.Vehicles() {
+		states = append(states, v.State())
+	}
+	return states, nil
+}
+
+// settledState waits briefly for a vehicle met over a link to report its position and battery.
+func settledState(ctx context.Context, v vehicleHandle) mavlink.State {
+	if mv, ok := v.(*mavlink.Vehicle); ok {
+		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		s, _ := mv.WaitState(wctx, func(s mavlink.State) bool { return s.HasPosition && s.BatteryPct >= 0 })
+		return s
+	}
+	return v.State()
 }

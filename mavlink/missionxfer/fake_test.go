@@ -169,7 +169,9 @@ func TestCancelTellsTheVehicle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- missionxfer.Upload(ctx, v, missionxfer.Mission, missionItems(10, 0), missionxfer.Options{}) }()
+	go func() {
+		errc <- missionxfer.Upload(ctx, v, missionxfer.Mission, missionItems(10, 0), missionxfer.Options{})
+	}()
 	f.expect("MISSION_COUNT", 3*time.Second, func(m message.Message) bool { _, ok := m.(*common.MessageMissionCount); return ok }, nil)
 	f.send(&common.MessageMissionRequestInt{TargetSystem: 255, TargetComponent: 190, Seq: 0})
 	f.expect("item 0", 2*time.Second, isItem(0), nil)

@@ -64,9 +64,17 @@ type uploader struct {
 	answered  []bool // the last send of the item answered a request for it (not sent ahead)
 	resent    bool   // an item went out more than once
 	progress  time.Time
-	goBackAt  time.Time
 	wait      time.Duration // the current retry timeout, doubled while the vehicle stays quiet
-	nacked    bool          // a NACK came within a round trip of the last go-back
+	// stuck is set by a NACK while sending ahead: if the vehicle has asked
+	// for nothing past stuckBase a round trip after stuckAt, it is waiting
+	// for a lost item and dropping those after it.
+	stuck     bool
+	stuckBase int
+	stuckAt   time.Time
+	// cwnd is how many items currently go ahead (at most ahead): halved
+	// when the vehicle gets stuck, grown by one per window of progress, as
+	// TCP does, so a lossy radio is not flooded with items it will drop.
+	cwnd float64
 }
 
 func (s *session) upload(items []Item) error {
@@ -77,7 +85,10 @@ func (s *session) upload(items []Item) error {
 		u.ahead = s.o.Window
 	}
 	u.ahead = max(u.ahead, 0)
+	u.cwnd = float64(u.ahead)
 	err := u.run()
+	fmt.Printf("n=%d srtt=%v var=%v guard=%v rto=%v sends=%d stuckGB=%d quietGB=%d firstReq=%v\n", u.n, u.rtt.srtt, u.rtt.rttvar, u.guard(), u.itemTimeout(), func() int { t := 0; for _, x := range u.sends { t += x }; return t }(), dStuck, dQuiet, dFirst)
+	dStuck, dQuiet = 0, 0
 	if err == nil && u.ahead > 0 && u.resent {
 		u.linger()
 	}
@@ -110,9 +121,8 @@ func (u *uploader) sendItem(seq int, now time.Time, answer bool) {
 	u.send(u.toMessage(&u.items[seq]))
 }
 
-// guard is how recently an item may have been sent for a request of it to
-// count as stale: the request left the vehicle before the item, sent ahead,
-// arrived. A little over one round trip.
+// guard is how long after a NACK the vehicle may take to ask for something
+// new before it counts as stuck: a little over one round trip.
 func (u *uploader) guard() time.Duration {
 	if !u.rtt.ok {
 		return u.o.ItemTimeout / 2
@@ -136,6 +146,7 @@ func (u *uploader) run() error {
 			switch m := m.(type) {
 			case *common.MessageMissionRequestInt, *common.MessageMissionRequest:
 				seq := requestSeq(m)
+				if !u.requested { dFirst = u.clk.Now().Sub(u.started) }
 				if !u.requested && counts == 1 && seq >= 0 && seq < u.n {
 					// The first request answers the last MISSION_COUNT: the
 					// transfer's first round-trip measurement.
@@ -149,7 +160,7 @@ func (u *uploader) run() error {
 				if done, err := u.onAck(m.Type); done {
 					return err
 				}
-				if u.nacked {
+				if u.stuck {
 					u.arm(timer)
 				}
 			}
@@ -174,7 +185,10 @@ func (u *uploader) run() error {
 				}
 				return u.fail(ErrTimeout, u.base, u.n, fmt.Sprintf("no request for %s", seconds(silent)))
 			}
-			if !u.nacked {
+			if u.stuck { dStuck++ } else { dQuiet++ }
+			if u.stuck {
+				u.cwnd = max(u.cwnd/2, 1)
+			} else {
 				// The vehicle went quiet: back off.
 				u.wait = min(2*u.wait, u.o.AckTimeout)
 			}
@@ -185,12 +199,11 @@ func (u *uploader) run() error {
 }
 
 // arm sets the timer for the next go-back: when the vehicle has been quiet
-// for the retry timeout, or, after a NACK, once a round trip has passed
-// since the last go-back.
+// for the retry timeout, or a round trip after a NACK.
 func (u *uploader) arm(timer clock.Timer) {
 	d := u.wait
-	if u.nacked {
-		d = min(d, u.goBackAt.Add(u.guard()).Sub(u.clk.Now()))
+	if u.stuck {
+		d = min(d, u.stuckAt.Add(u.guard()).Sub(u.clk.Now()))
 	}
 	resetTimer(timer, d)
 }
@@ -213,14 +226,24 @@ func (u *uploader) onRequest(seq int) bool {
 			// sent ahead are not sampled: they wait in the pipeline.
 			u.rtt.sample(now.Sub(u.sentAt[seq-1]))
 		}
+		if u.ahead > 0 {
+			u.cwnd = min(u.cwnd+float64(seq-u.base)/u.cwnd, float64(u.ahead))
+		}
 		u.requested = true
 		u.base = seq
 		u.progress = now
+		if u.stuck {
+			// It moved on. The NACK may have been for a duplicate, or the
+			// vehicle will stop again at a lost item: wait and see.
+			u.stuckBase, u.stuckAt = seq, now
+		}
 		u.session.progress(seq, u.n)
 	}
-	// Sending ahead, a request for an item sent within the last round trip
-	// crossed it on the way: answering would only earn a NACK.
-	if u.ahead == 0 || u.sends[seq] == 0 || now.Sub(u.sentAt[seq]) >= u.guard() {
+	// Sending ahead, a request for an item already sent usually crossed it on
+	// the way, or the item waits behind others in the vehicle's queue:
+	// answering would only earn a NACK. A lost item goes again when NACKs
+	// show the vehicle stuck, or after the retry timeout.
+	if u.ahead == 0 || u.mayBeLost(seq, now) {
 		u.sendItem(seq, now, true)
 	}
 	u.pushAhead(now, false)
@@ -228,24 +251,29 @@ func (u *uploader) onRequest(seq int) bool {
 }
 
 // pushAhead sends the items after the vehicle's next one, up to ahead of
-// it, that have not been sent within a round trip (all of them with force).
+// it, that may not have reached it (all of them with force).
 func (u *uploader) pushAhead(now time.Time, force bool) {
 	if u.ahead == 0 {
 		return
 	}
 	u.next = max(u.next, u.base+1)
-	for ; u.next < u.n && u.next <= u.base+u.ahead; u.next++ {
-		if force || u.sends[u.next] == 0 || now.Sub(u.sentAt[u.next]) >= u.guard() {
+	for ; u.next < u.n && u.next <= u.base+int(u.cwnd); u.next++ {
+		if force || u.mayBeLost(u.next, now) {
 			u.sendItem(u.next, now, false)
 		}
 	}
 }
 
+// mayBeLost reports whether an item is due: never sent, or sent a retry
+// timeout ago.
+func (u *uploader) mayBeLost(seq int, now time.Time) bool {
+	return u.sends[seq] == 0 || now.Sub(u.sentAt[seq]) >= u.itemTimeout()
+}
+
 // goBack sends again the item the vehicle wants and, ahead of it, the
 // window after it: the vehicle went quiet, or it dropped them.
 func (u *uploader) goBack(now time.Time) {
-	u.goBackAt = now
-	u.nacked = false
+	u.stuck = false
 	u.sendItem(u.base, now, true)
 	u.next = u.base + 1
 	u.pushAhead(now, true)
@@ -263,16 +291,12 @@ func (u *uploader) onAck(r common.MAV_MISSION_RESULT) (done bool, err error) {
 		return true, nil
 	case common.MAV_MISSION_INVALID_SEQUENCE:
 		// ArduPilot's NACK for an item it did not expect; it keeps asking.
-		// Sending ahead, a NACK means an item before the one NACKed was lost
-		// and the vehicle dropped those after it: go back to the item it
-		// wants, at most once a round trip (one loss brings a NACK for every
-		// item after it), which makes the window one burst per round trip.
-		if u.ahead > 0 && u.requested {
-			if now.Sub(u.goBackAt) >= u.guard() {
-				u.goBack(now)
-			} else {
-				u.nacked = true
-			}
+		// Sending ahead, NACKs come for duplicates, and for every item after
+		// one that was lost, which the vehicle drops while it waits for it.
+		// If it asks for nothing new within a round trip, it is the latter:
+		// the timer then goes back to the item it wants.
+		if u.ahead > 0 && u.requested && !u.stuck {
+			u.stuck, u.stuckBase, u.stuckAt = true, u.base, now
 		}
 		return false, nil
 	case common.MAV_MISSION_ERROR:
@@ -316,3 +340,6 @@ func (u *uploader) linger() {
 	case <-u.ctx.Done():
 	}
 }
+
+var dStuck, dQuiet int
+var dFirst time.Duration

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCommandsThroughAServer: vehicle, mission and patrol commands work through a running server with
+// --server, printing the same things and exiting with the same codes as over a link.
+func TestCommandsThroughAServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	demoCtx, stopDemo := context.WithCancel(ctx)
+	base, done := demoServer(t, demoCtx, t.TempDir(), false, 4)
+	defer func() {
+		stopDemo()
+		<-done
+	}()
+	srv := []string{"--server", base}
+
+	// Both vehicles listed, as JSON.
+	var listed []map[string]any
+	for deadline := time.Now().Add(20 * time.Second); len(listed) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		out, code := runCLI(t, ctx, append([]string{"vehicle", "list", "--json"}, srv...)...)
+		if code != exitOK {
+			t.Fatalf("list: exit %d: %s", code, out)
+		}
+		listed = nil
+		if err := json.Unmarshal([]byte(out), &listed); err != nil {
+			t.Fatalf("list JSON: %v\n%s", err, out)
+		}
+	}
+	if len(listed) != 2 {
+		t.Fatalf("listed %d vehicles, want 2", len(listed))
+	}
+
+	// Same refusals, same exit codes.
+	out, code := runCLI(t, ctx, append([]string{"vehicle", "takeoff", "10", "--vehicle", "2"}, srv...)...)
+	if code != exitRefused || !strings.Contains(out, "TAKEOFF refused: failed (the vehicle is disarmed)") {
+		t.Fatalf("takeoff while disarmed: exit %d: %s", code, out)
+	}
+	if out, code = runCLI(t, ctx, append([]string{"vehicle", "arm"}, srv...)...); code != exitUsage || !strings.Contains(out, "choose one with --vehicle") {
+		t.Fatalf("arm without --vehicle among two: exit %d: %s", code, out)
+	}
+	if out, code = runCLI(t, ctx, append([]string{"vehicle", "mode", "WARP", "--vehicle", "2"}, srv...)...); code != exitUsage {
+		t.Fatalf("unknown mode: exit %d: %s", code, out)
+	}
+	if out, code = runCLI(t, ctx, append([]string{"vehicle", "arm", "--vehicle", "9"}, srv...)...); code != exitNoReply {
+		t.Fatalf("unknown vehicle: exit %d: %s", code, out)
+	}
+	if out, code = runCLI(t, ctx, append([]string{"param", "list", "--vehicle", "1"}, srv...)...); code != exitUsage || !strings.Contains(out, "--link") {
+		t.Fatalf("param over --server: exit %d: %s", code, out)
+	}
+
+	// A whole patrol through the server.
+	out, code = runCLI(t, ctx, append([]string{"patrol", "--vehicle", "1", "--area", area(t), "--alt", "20", "--json"}, srv...)...)
+	if code != exitOK {
+		t.Fatalf("patrol through the server: exit %d:\n%s", code, out)
+	}
+	evs := patrolLines(t, out)
+	if last := evs[len(evs)-1]; last.Event != "landed" {
+		t.Fatalf("patrol ended with %+v", last)
+	}
+	reached := 0
+	for _, e := range evs {
+		if e.Event == "item_reached" {
+			reached++
+		}
+	}
+	if reached < evs[len(evs)-1].Total {
+		t.Fatalf("%d item_reached events for %d items", reached, evs[len(evs)-1].Total)
+	}
+
+	// And the mission it flew can be read back.
+	file := filepath.Join(t.TempDir(), "flown.waypoints")
+	if out, code = runCLI(t, ctx, append([]string{"mission", "download", file, "--vehicle", "1"}, srv...)...); code != exitOK {
+		t.Fatalf("download: exit %d: %s", code, out)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || strings.Count(string(b), "\n") < 4 {
+		t.Fatalf("downloaded plan: %v\n%s", err, b)
+	}
+}
