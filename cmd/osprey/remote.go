@@ -162,7 +162,9 @@ func (v *remoteVehicle) command(ctx context.Context, name string, body map[strin
 	return v.c.do(ctx, "POST", "/api/v1/vehicles/"+v.ref+"/commands", "application/json", b, nil, v.id, name)
 }
 
-func (v *remoteVehicle) Arm(ctx context.Context) error { return v.command(ctx, "arm", map[string]any{}) }
+func (v *remoteVehicle) Arm(ctx context.Context) error {
+	return v.command(ctx, "arm", map[string]any{})
+}
 func (v *remoteVehicle) Disarm(ctx context.Context, force bool) error {
 	return v.command(ctx, "disarm", map[string]any{"force": force})
 }
@@ -176,8 +178,12 @@ func (v *remoteVehicle) SetMode(ctx context.Context, name string) error {
 func (v *remoteVehicle) Takeoff(ctx context.Context, altRelM float64) error {
 	return v.command(ctx, "takeoff", map[string]any{"alt_m": altRelM})
 }
-func (v *remoteVehicle) Land(ctx context.Context) error { return v.command(ctx, "land", map[string]any{}) }
-func (v *remoteVehicle) RTL(ctx context.Context) error  { return v.command(ctx, "rtl", map[string]any{}) }
+func (v *remoteVehicle) Land(ctx context.Context) error {
+	return v.command(ctx, "land", map[string]any{})
+}
+func (v *remoteVehicle) RTL(ctx context.Context) error {
+	return v.command(ctx, "rtl", map[string]any{})
+}
 func (v *remoteVehicle) Goto(ctx context.Context, lat, lon, alt float64) error {
 	return v.command(ctx, "goto", map[string]any{"lat_deg": lat, "lon_deg": lon, "alt_m": alt})
 }
