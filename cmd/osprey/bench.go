@@ -62,7 +62,7 @@ messages per second, this process's CPU (the fleets' CPU is theirs), resident me
 	}
 	telemetry.Flags().StringVar(&counts, "vehicles", "100,500,1000", "fleet sizes to measure, comma-separated")
 	telemetry.Flags().DurationVar(&window, "window", 10*time.Second, "how long to measure each fleet")
-	cmd.AddCommand(telemetry, newBenchVideoCmd(), newBenchViewersCmd())
+	cmd.AddCommand(telemetry, newBenchVideoCmd(), newBenchViewersCmd(), newBenchWSCmd(), newBenchWSClientsCmd())
 	return cmd
 }
 

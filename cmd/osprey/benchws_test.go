@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ospreygcs/osprey/mavlink"
 )
 
 // benchWSHelperEnv makes the test binary act as the osprey binary for bench ws's children.
@@ -131,4 +134,109 @@ func TestBenchWS(t *testing.T) {
 	if !strings.Contains(out.String(), "age p99") || !strings.Contains(out.String(), fmt.Sprintf("%8d %7d ", vehicles, clients)) {
 		t.Errorf("table lacks its header or the row for %d vehicles and %d clients:\n%s", vehicles, clients, out.String())
 	}
+}
+
+// benchWSTestMessage is a states message as the server writes it (httpapi's vehicle view embeds
+// mavlink.State after its ref), with text the scanner must not be fooled by.
+func benchWSTestMessage(t testing.TB, refs []string, text, link string) []byte {
+	t.Helper()
+	type vehicle struct {
+		Ref string `json:"ref"`
+		mavlink.State
+		Stale bool `json:"stale"`
+	}
+	heard := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	msg := struct {
+		Type     string    `json:"type"`
+		Time     time.Time `json:"time"`
+		Vehicles []vehicle `json:"vehicles"`
+	}{Type: "states", Time: heard.Add(time.Second)}
+	for i, ref := range refs {
+		h := heard.Add(time.Duration(i) * time.Millisecond)
+		msg.Vehicles = append(msg.Vehicles, vehicle{Ref: ref, State: mavlink.State{Network: "net0", SystemID: byte(i + 1), Mode: text,
+			StatusTexts: []mavlink.StatusText{{Time: h.Add(-time.Hour), Text: text}},
+			LastHeard:   h, LastHeartbeat: h.Add(-time.Minute),
+			Links: []mavlink.LinkHealth{{Link: link, LastHeard: h.Add(-2 * time.Hour)}}}})
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var benchWSScanCases = []struct {
+	name       string
+	refs       []string
+	text, link string
+}{
+	{"one", []string{"1"}, "EKF3 IMU0 is using GPS", "udps:127.0.0.1:14550"},
+	{"networks", []string{"net0:1", "net0:2", "net1:250"}, "", ""},
+	{"none", nil, "", ""},
+	{"keys in text", []string{"7", "8"}, `"ref":"9","last_heard":"2020-01-01T00:00:00Z"`, `{"ref":"x"}`},
+	{"escapes", []string{"3"}, "quote \" backslash \\ newline \n <tag> é", "\"last_heard\":\""},
+}
+
+// TestBenchWSScan: the clients' scanner reads what encoding/json reads, and nothing from inside strings.
+func TestBenchWSScan(t *testing.T) {
+	for _, tc := range benchWSScanCases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := benchWSTestMessage(t, tc.refs, tc.text, tc.link)
+			msgTime, states, isStates, err := benchWSScan(b, nil)
+			if err != nil || !isStates {
+				t.Fatalf("scan: states %v, %v", isStates, err)
+			}
+			if len(states) != len(tc.refs) {
+				t.Fatalf("scanned %d vehicles, want %d", len(states), len(tc.refs))
+			}
+			if err := benchWSCheck(b, msgTime, states); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	for _, other := range []string{`{"type":"event","time":"2025-03-01T12:00:00Z","event":{}}`, `{"type":"api","time":"2025-03-01T12:00:00Z"}`} {
+		if _, _, isStates, err := benchWSScan([]byte(other), nil); isStates || err != nil {
+			t.Errorf("%s: states %v, %v; want skipped", other, isStates, err)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{"type":"states","time":"yesterday"}`, `{"type":"states","time":"2025-03-01T12:00:00Z","vehicles":[{"ref":"1"}]}`,
+		`{"type":"states","time":"2025-03-01T12:00:00Z","vehicles":[{"ref":"1"},{"ref":"2","last_heard":"2025-03-01T12:00:00Z"}]}`,
+		`{"type":"states","time":"2025-03-01T12:00:00Z","vehicles":[{"ref":"1`} {
+		if _, _, _, err := benchWSScan([]byte(bad), nil); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	// A change the scanner cannot follow shows as a disagreement, not as wrong figures.
+	b := benchWSTestMessage(t, []string{"1"}, "", "")
+	msgTime, states, _, err := benchWSScan(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states[0].LastHeard = states[0].LastHeard.Add(time.Millisecond)
+	if err := benchWSCheck(b, msgTime, states); err == nil {
+		t.Error("check agreed with a wrong last_heard")
+	}
+}
+
+// FuzzBenchWSScan: whatever a status text or link name holds, the scanner agrees with encoding/json,
+// and no input makes it panic.
+func FuzzBenchWSScan(f *testing.F) {
+	for _, tc := range benchWSScanCases {
+		f.Add(tc.text, tc.link, uint8(len(tc.refs)))
+	}
+	f.Fuzz(func(t *testing.T, text, link string, n uint8) {
+		var refs []string
+		for i := range int(n % 8) {
+			refs = append(refs, fmt.Sprintf("net%d:%d", i%2, i+1))
+		}
+		b := benchWSTestMessage(t, refs, text, link)
+		msgTime, states, isStates, err := benchWSScan(b, nil)
+		if err != nil || !isStates {
+			t.Fatalf("scan: states %v, %v", isStates, err)
+		}
+		if err := benchWSCheck(b, msgTime, states); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, _ = benchWSScan([]byte(text), nil)
+	})
 }
