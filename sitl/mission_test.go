@@ -333,3 +333,88 @@ func TestAutoMissionEnds(t *testing.T) {
 		t.Errorf("clear after the mission completed: %+v", a) // complete is not running
 	}
 }
+
+// FuzzMissionServer feeds arbitrary mission messages (and a little flying)
+// to the mission server: it must never panic, and its storage must keep its
+// invariants (home slot present, limits respected, fence valid).
+func FuzzMissionServer(f *testing.F) {
+	f.Add([]byte{0, 3, 0, 2, 0, 1, 0, 16, 0, 2, 0, 2, 1, 22, 0, 2, 0, 9})
+	f.Add([]byte{0, 2, 1, 2, 0, 0, 1, 0xb3, 0x13, 2, 1, 1, 1, 0xb3, 0x13, 5, 1, 4, 0, 7})
+	f.Add([]byte{0, 255, 255, 1, 0, 3, 0, 1, 1, 5, 0, 0, 3, 2, 0, 6, 0xff, 8, 0, 9})
+	f.Add([]byte{0, 4, 0, 0, 2, 0, 0, 22, 0, 2, 0, 1, 0, 177, 0, 2, 0, 2, 0, 177, 0, 2, 0, 3, 0, 20, 0, 7, 0, 9, 0, 9})
+	f.Fuzz(fuzzMissionServer)
+}
+
+// fuzzMissionServer reads data as a script of mission messages, commands and
+// flying time, plays it to a simulation without a network and checks the
+// storage afterwards.
+func fuzzMissionServer(t *testing.T, data []byte) {
+	v, err := newVehicleCore(VehicleConfig{SystemID: 1, HomeLatDeg: -35.36, HomeLonDeg: 149.16, HomeAltMSLM: 584,
+		Params: map[string]float32{"FENCE_ENABLE": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := v.missions.(*missionStore)
+	src := source{sysID: 255, compID: 190}
+	ob := &outbox{}
+	now := time.Now()
+	next := func() byte {
+		if len(data) == 0 {
+			return 0
+		}
+		b := data[0]
+		data = data[1:]
+		return b
+	}
+	u16 := func() uint16 { return uint16(next())<<8 | uint16(next()) }
+	for steps := 0; len(data) > 0 && steps < 200; steps++ {
+		mt := common.MAV_MISSION_TYPE(next() % 4)
+		var m message.Message
+		switch next() % 10 {
+		case 0:
+			m = &common.MessageMissionCount{TargetSystem: 1, Count: u16(), MissionType: mt}
+		case 1:
+			m = &common.MessageMissionItemInt{TargetSystem: 1, Seq: u16(), Command: common.MAV_CMD(u16()),
+				Frame: common.MAV_FRAME(next() % 12), Param1: float32(int8(next())), Param2: float32(int8(next())),
+				X: int32(int16(u16())) * 1000, Y: int32(int16(u16())) * 1000, Z: float32(next()), MissionType: mt}
+		case 2:
+			m = &common.MessageMissionRequestList{TargetSystem: 1, MissionType: mt}
+		case 3:
+			m = &common.MessageMissionRequestInt{TargetSystem: 1, Seq: u16(), MissionType: mt}
+		case 4:
+			m = &common.MessageMissionClearAll{TargetSystem: 1, MissionType: mt}
+		case 5:
+			m = &common.MessageMissionSetCurrent{TargetSystem: 1, Seq: u16()}
+		case 6:
+			m = &common.MessageMissionWritePartialList{TargetSystem: 1, StartIndex: int16(u16()), EndIndex: int16(u16()), MissionType: mt}
+		case 7:
+			v.onCommandLocked(now, src, commandReq{cmd: common.MAV_CMD_DO_SET_MISSION_CURRENT, p1: float32(int8(next())), p2: float32(next() % 2)}, ob)
+		case 8:
+			v.setModeLocked(ModeGuided, ob)
+			v.armLocked(true, ob)
+			v.startTakeoffLocked(10)
+			v.onCommandLocked(now, src, commandReq{cmd: common.MAV_CMD_MISSION_START}, ob)
+		case 9:
+			v.stepPhysicsLocked(float64(next()%16), ob)
+			now = now.Add(time.Duration(next()) * 100 * time.Millisecond)
+			ms.tickLocked(v, now, ob)
+		}
+		if m != nil {
+			v.dispatchLocked(now, src, m, ob)
+		}
+		ob.reset()
+	}
+	if len(ms.lists[typeMission]) < 1 {
+		t.Fatal("the home slot is gone")
+	}
+	for typ, l := range ms.lists {
+		if len(l) > maxItems[typ] {
+			t.Fatalf("type %d holds %d items", typ, len(l))
+		}
+	}
+	if !validFence(ms.lists[typeFence]) {
+		t.Fatalf("invalid fence stored: %+v", ms.lists[typeFence])
+	}
+	var mc common.MessageMissionCurrent
+	ms.fillMissionCurrent(&mc)
+}

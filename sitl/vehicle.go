@@ -167,9 +167,9 @@ type messageHandler interface {
 }
 
 // missionServer is what AUTO flight and the mission commands need from the
-// mission protocol implementation that a later change plugs in (it handles
-// MISSION_* messages through messageHandler). All methods are called with
-// Vehicle.mu held.
+// mission protocol implementation (mission*.go; it handles the MISSION_*
+// messages through messageHandler). All methods are called with Vehicle.mu
+// held.
 type missionServer interface {
 	messageHandler
 	// hasMission reports whether a flyable mission is loaded.

@@ -103,6 +103,18 @@ func (f *linkFlags) connect(ctx context.Context) (session, error) {
 	return &linkSession{m: m, v: v}, nil
 }
 
+// withSession runs do with a session to the vehicle, under the command's --timeout, and closes it after.
+func (f *linkFlags) withSession(cmd *cobra.Command, do func(ctx context.Context, sess session) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	sess, err := f.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	return do(ctx, sess)
+}
+
 // connectLink opens the links and waits for the vehicle.
 func (f *linkFlags) connectLink(ctx context.Context) (*mavlink.Manager, *mavlink.Vehicle, error) {
 	if f.vehicle < 0 || f.vehicle > 255 {

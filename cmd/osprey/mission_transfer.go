@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ospreygcs/osprey/mavlink"
-	"github.com/ospreygcs/osprey/mavlink/missionxfer"
 	"github.com/ospreygcs/osprey/mission"
 )
 
@@ -24,23 +23,27 @@ func firmwareOf(v vehicleHandle) mission.Firmware {
 	return mission.Firmware(v.State().Autopilot)
 }
 
-// transferBar is a progress bar on a terminal, nothing otherwise.
-func transferBar(quiet bool, what string) (func(done, total int), func()) {
+// transferBar is a progress bar on a terminal, one per part (mission, fence, rally); nothing otherwise.
+func transferBar(quiet bool, what string) (func(part string, done, total int), func()) {
 	if quiet || !stderrIsTerminal() {
 		return nil, func() {}
 	}
 	var bar *progressbar.ProgressBar
-	return func(done, total int) {
-			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(what),
-					progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-			}
-			_ = bar.Set(done)
-		}, func() {
-			if bar != nil {
-				_ = bar.Finish()
-			}
+	current := ""
+	finish := func() {
+		if bar != nil {
+			_ = bar.Finish()
 		}
+	}
+	return func(part string, done, total int) {
+		if bar == nil || part != current {
+			finish()
+			current = part
+			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(what+" "+part),
+				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+		}
+		_ = bar.Set(done)
+	}, finish
 }
 
 // uploadPlan validates a plan, then uploads its mission, fence and rally points and verifies each by
@@ -50,25 +53,9 @@ func uploadPlan(ctx context.Context, v *mavlink.Vehicle, p *mission.Plan, vf val
 	if !rep.OK() {
 		return rep, fmt.Errorf("%w: %v (nothing was sent)", errPlanInvalid, rep.Err())
 	}
-	w, err := mission.ToWire(p, firmwareOf(v))
-	if err != nil {
-		return rep, err
-	}
-	for _, part := range []struct {
-		t     missionxfer.Type
-		items []missionxfer.Item
-	}{{missionxfer.Mission, w.Mission}, {missionxfer.Fence, w.Fence}, {missionxfer.Rally, w.Rally}} {
-		if part.t != missionxfer.Mission && len(part.items) == 0 {
-			continue
-		}
-		progress, done := transferBar(quiet, "uploading "+part.t.String())
-		err := missionxfer.Upload(ctx, v, part.t, part.items, missionxfer.Options{Progress: progress, Verify: true})
-		done()
-		if err != nil {
-			return rep, err
-		}
-	}
-	return rep, nil
+	progress, done := transferBar(quiet, "uploading")
+	defer done()
+	return rep, mission.Upload(ctx, v, p, mission.TransferOptions{Progress: progress})
 }
 
 func newMissionUploadCmd() *cobra.Command {
@@ -89,29 +76,24 @@ mission reported as success. A plan with validation errors is not sent.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			sess, err := f.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			v := sess.vehicle()
-			rep, err := sess.uploadPlan(ctx, p, vf, f.json)
-			if err != nil {
-				if f.json {
-					_ = printJSON(cmd.OutOrStdout(), map[string]any{"vehicle": v.SystemID(), "ok": false, "error": err.Error(), "report": rep})
+			return f.withSession(cmd, func(ctx context.Context, sess session) error {
+				v := sess.vehicle()
+				rep, err := sess.uploadPlan(ctx, p, vf, f.json)
+				if err != nil {
+					if f.json {
+						_ = printJSON(cmd.OutOrStdout(), map[string]any{"vehicle": v.SystemID(), "ok": false, "error": err.Error(), "report": rep})
+					}
+					return err
 				}
-				return err
-			}
-			if f.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"vehicle": v.SystemID(), "ok": true, "items": len(p.Items), "report": rep})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "vehicle %d: uploaded and verified %d items (%.0f m, about %s)\n", v.SystemID(), len(p.Items), rep.PathLengthM, rep.FlightTime.Round(1e9))
-			for _, is := range rep.Issues {
-				fmt.Fprintf(cmd.OutOrStdout(), "  %s\n", is)
-			}
-			return nil
+				if f.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"vehicle": v.SystemID(), "ok": true, "items": len(p.Items), "report": rep})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "vehicle %d: uploaded and verified %d items (%.0f m, about %s)\n", v.SystemID(), len(p.Items), rep.PathLengthM, rep.FlightTime.Round(1e9))
+				for _, is := range rep.Issues {
+					fmt.Fprintf(cmd.OutOrStdout(), "  %s\n", is)
+				}
+				return nil
+			})
 		},
 	}
 	f.register(c)
@@ -126,22 +108,17 @@ func newMissionDownloadCmd() *cobra.Command {
 		Short: "Read the vehicle's mission, fence and rally points into a file (.plan, .waypoints, .geojson, .kml)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			sess, err := f.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			p, err := sess.downloadPlan(ctx, f.json)
-			if err != nil {
-				return err
-			}
-			format := strings.TrimPrefix(strings.ToLower(filepath.Ext(args[0])), ".")
-			if format == "" {
-				format = "plan"
-			}
-			return writePlanFile(cmd, args[0], format, p)
+			return f.withSession(cmd, func(ctx context.Context, sess session) error {
+				p, err := sess.downloadPlan(ctx, f.json)
+				if err != nil {
+					return err
+				}
+				format := strings.TrimPrefix(strings.ToLower(filepath.Ext(args[0])), ".")
+				if format == "" {
+					format = "plan"
+				}
+				return writePlanFile(cmd, args[0], format, p)
+			})
 		},
 	}
 	f.register(c)
@@ -156,14 +133,9 @@ func newMissionClearCmd() *cobra.Command {
 		Short: "Clear the vehicle's mission (and with --all its fence and rally points)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			sess, err := f.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			return report(cmd.OutOrStdout(), f.json, sess.vehicle().SystemID(), "clear", sess.clearMission(ctx, all))
+			return f.withSession(cmd, func(ctx context.Context, sess session) error {
+				return report(cmd.OutOrStdout(), f.json, sess.vehicle().SystemID(), "clear", sess.clearMission(ctx, all))
+			})
 		},
 	}
 	f.register(c)
@@ -178,15 +150,10 @@ func newMissionStartCmd() *cobra.Command {
 		Short: "Start the uploaded mission (ArduPilot switches to AUTO; arm first)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			sess, err := f.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			v := sess.vehicle()
-			return report(cmd.OutOrStdout(), f.json, v.SystemID(), "mission start", v.MissionStart(ctx))
+			return f.withSession(cmd, func(ctx context.Context, sess session) error {
+				v := sess.vehicle()
+				return report(cmd.OutOrStdout(), f.json, v.SystemID(), "mission start", v.MissionStart(ctx))
+			})
 		},
 	}
 	f.register(c)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/ospreygcs/osprey/mavlink"
@@ -62,24 +61,9 @@ func (s *linkSession) uploadPlan(ctx context.Context, p *mission.Plan, vf valida
 }
 
 func (s *linkSession) downloadPlan(ctx context.Context, quiet bool) (*mission.Plan, error) {
-	var w mission.Wire
-	for _, part := range []struct {
-		t   missionxfer.Type
-		dst *[]missionxfer.Item
-	}{{missionxfer.Mission, &w.Mission}, {missionxfer.Fence, &w.Fence}, {missionxfer.Rally, &w.Rally}} {
-		progress, done := transferBar(quiet, "downloading "+part.t.String())
-		items, err := missionxfer.Download(ctx, s.v, part.t, missionxfer.Options{Progress: progress})
-		done()
-		if err != nil {
-			var xe *missionxfer.Error
-			if part.t != missionxfer.Mission && errors.As(err, &xe) && xe.Result == "UNSUPPORTED" {
-				continue // an autopilot without fences or rally points
-			}
-			return nil, err
-		}
-		*part.dst = items
-	}
-	return mission.FromWire(w, firmwareOf(s.v))
+	progress, done := transferBar(quiet, "downloading")
+	defer done()
+	return mission.Download(ctx, s.v, mission.TransferOptions{Progress: progress})
 }
 
 func (s *linkSession) clearMission(ctx context.Context, all bool) error {

@@ -38,17 +38,12 @@ wait until the vehicle's heartbeat shows the new state.`,
 			Short: short,
 			Args:  args,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-				defer cancel()
-				sess, err := f.connect(ctx)
-				if err != nil {
-					return err
-				}
-				defer sess.close()
-				v := sess.vehicle()
-				name := strings.Fields(use)[0]
-				err = do(ctx, v, args)
-				return report(cmd.OutOrStdout(), f.json, v.SystemID(), name, err)
+				return f.withSession(cmd, func(ctx context.Context, sess session) error {
+					v := sess.vehicle()
+					name := strings.Fields(use)[0]
+					err := do(ctx, v, args)
+					return report(cmd.OutOrStdout(), f.json, v.SystemID(), name, err)
+				})
 			},
 		}
 		f.register(c)
@@ -185,35 +180,30 @@ func newVehicleShowCmd() *cobra.Command {
 		Short: "Show one vehicle's state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			sess, err := f.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			s := settledState(ctx, sess.vehicle())
-			if f.json {
-				return printJSON(cmd.OutOrStdout(), s)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "vehicle %d (%s %s)\n", s.SystemID, autopilotName(s.Autopilot), s.Firmware)
-			fmt.Fprintf(w, "  mode      %s, %s, %s\n", s.Mode, map[bool]string{true: "ARMED", false: "disarmed"}[s.Armed], s.SystemStatus)
-			fmt.Fprintf(w, "  position  %.7f, %.7f  alt %.1f m above home, %.1f m MSL\n", s.LatDeg, s.LonDeg, s.AltRelM, s.AltMSLM)
-			fmt.Fprintf(w, "  motion    heading %.0f°, ground %.1f m/s, air %.1f m/s, climb %.1f m/s\n", s.HeadingDeg, s.GroundSpeedMS, s.AirSpeedMS, s.ClimbMS)
-			fmt.Fprintf(w, "  attitude  roll %.1f°, pitch %.1f°, yaw %.1f°\n", s.RollDeg, s.PitchDeg, s.YawDeg)
-			fmt.Fprintf(w, "  battery   %.2f V, %.1f A, %s\n", s.BatteryV, s.BatteryA, batteryText(s))
-			fmt.Fprintf(w, "  gps       %s, hdop %.2f\n", gpsText(s), s.GPSHDOP)
-			if s.Home != nil {
-				fmt.Fprintf(w, "  home      %.7f, %.7f, %.1f m MSL\n", s.Home.LatDeg, s.Home.LonDeg, s.Home.AltMSLM)
-			}
-			for _, l := range s.Links {
-				fmt.Fprintf(w, "  link      %s: %d received, %.1f%% lost, last heard %s ago\n", l.Link, l.Received, l.LossPct(), time.Since(l.LastHeard).Round(time.Millisecond))
-			}
-			for _, st := range s.StatusTexts {
-				fmt.Fprintf(w, "  %s  %-9s %s\n", st.Time.Format("15:04:05"), mavlink.SeverityName(st.Severity), st.Text)
-			}
-			return nil
+			return f.withSession(cmd, func(ctx context.Context, sess session) error {
+				s := settledState(ctx, sess.vehicle())
+				if f.json {
+					return printJSON(cmd.OutOrStdout(), s)
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "vehicle %d (%s %s)\n", s.SystemID, autopilotName(s.Autopilot), s.Firmware)
+				fmt.Fprintf(w, "  mode      %s, %s, %s\n", s.Mode, map[bool]string{true: "ARMED", false: "disarmed"}[s.Armed], s.SystemStatus)
+				fmt.Fprintf(w, "  position  %.7f, %.7f  alt %.1f m above home, %.1f m MSL\n", s.LatDeg, s.LonDeg, s.AltRelM, s.AltMSLM)
+				fmt.Fprintf(w, "  motion    heading %.0f°, ground %.1f m/s, air %.1f m/s, climb %.1f m/s\n", s.HeadingDeg, s.GroundSpeedMS, s.AirSpeedMS, s.ClimbMS)
+				fmt.Fprintf(w, "  attitude  roll %.1f°, pitch %.1f°, yaw %.1f°\n", s.RollDeg, s.PitchDeg, s.YawDeg)
+				fmt.Fprintf(w, "  battery   %.2f V, %.1f A, %s\n", s.BatteryV, s.BatteryA, batteryText(s))
+				fmt.Fprintf(w, "  gps       %s, hdop %.2f\n", gpsText(s), s.GPSHDOP)
+				if s.Home != nil {
+					fmt.Fprintf(w, "  home      %.7f, %.7f, %.1f m MSL\n", s.Home.LatDeg, s.Home.LonDeg, s.Home.AltMSLM)
+				}
+				for _, l := range s.Links {
+					fmt.Fprintf(w, "  link      %s: %d received, %.1f%% lost, last heard %s ago\n", l.Link, l.Received, l.LossPct(), time.Since(l.LastHeard).Round(time.Millisecond))
+				}
+				for _, st := range s.StatusTexts {
+					fmt.Fprintf(w, "  %s  %-9s %s\n", st.Time.Format("15:04:05"), mavlink.SeverityName(st.Severity), st.Text)
+				}
+				return nil
+			})
 		},
 	}
 	f.register(c)

@@ -302,31 +302,21 @@ func (s *Server) uploadMission(w http.ResponseWriter, r *http.Request) {
 			"report": rep})
 		return
 	}
-	wire, err := mission.ToWire(p, mission.Firmware(v.State().Autopilot))
-	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "%v", err)
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), transferTimeout)
 	defer cancel()
 	ref := VehicleRef(v.Network(), v.SystemID())
-	for _, part := range []struct {
-		t     missionxfer.Type
-		items []missionxfer.Item
-	}{{missionxfer.Mission, wire.Mission}, {missionxfer.Fence, wire.Fence}, {missionxfer.Rally, wire.Rally}} {
-		if part.t != missionxfer.Mission && len(part.items) == 0 {
-			continue
-		}
-		kind := part.t.String()
-		progress := func(done, total int) {
-			s.events.publish(apiEvent{Kind: "mission_progress", Vehicle: ref, Transfer: "upload " + kind, Done: done, Total: total})
-		}
-		if err := missionxfer.Upload(ctx, v, part.t, part.items, missionxfer.Options{Progress: progress, Verify: true}); err != nil {
-			s.metrics.transferFailures.Inc()
-			s.events.publish(apiEvent{Kind: "mission_failed", Vehicle: ref, Transfer: "upload " + kind, Error: err.Error()})
-			writeTransferError(w, err)
+	progress := func(part string, done, total int) {
+		s.events.publish(apiEvent{Kind: "mission_progress", Vehicle: ref, Transfer: "upload " + part, Done: done, Total: total})
+	}
+	if err := mission.Upload(ctx, v, p, mission.TransferOptions{Progress: progress}); err != nil {
+		s.metrics.transferFailures.Inc()
+		s.events.publish(apiEvent{Kind: "mission_failed", Vehicle: ref, Transfer: "upload", Error: err.Error()})
+		if errors.Is(err, mission.ErrInvalidPlan) {
+			writeError(w, http.StatusUnprocessableEntity, "%v", err)
 			return
 		}
+		writeTransferError(w, err)
+		return
 	}
 	s.events.publish(apiEvent{Kind: "mission_uploaded", Vehicle: ref, Total: len(p.Items)})
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "vehicle": ref, "items": len(p.Items), "report": rep})
@@ -354,26 +344,14 @@ func (s *Server) downloadMission(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), transferTimeout)
 	defer cancel()
-	var wire mission.Wire
-	for _, part := range []struct {
-		t   missionxfer.Type
-		dst *[]missionxfer.Item
-	}{{missionxfer.Mission, &wire.Mission}, {missionxfer.Fence, &wire.Fence}, {missionxfer.Rally, &wire.Rally}} {
-		items, err := missionxfer.Download(ctx, v, part.t, missionxfer.Options{})
-		if err != nil {
-			var xe *missionxfer.Error
-			if part.t != missionxfer.Mission && errors.As(err, &xe) && xe.Result == "UNSUPPORTED" {
-				continue
-			}
-			s.metrics.transferFailures.Inc()
-			writeTransferError(w, err)
+	p, err := mission.Download(ctx, v, mission.TransferOptions{})
+	if err != nil {
+		s.metrics.transferFailures.Inc()
+		if errors.Is(err, mission.ErrInvalidPlan) {
+			writeError(w, http.StatusBadGateway, "the vehicle's mission: %v", err)
 			return
 		}
-		*part.dst = items
-	}
-	p, err := mission.FromWire(wire, mission.Firmware(v.State().Autopilot))
-	if err != nil {
-		writeError(w, http.StatusBadGateway, "the vehicle's mission: %v", err)
+		writeTransferError(w, err)
 		return
 	}
 	writePlan(w, r, "vehicle-"+VehicleRef(v.Network(), v.SystemID()), p)

@@ -45,6 +45,7 @@ type downloader struct {
 	inflight int // asked for and not received
 	progress time.Time
 	wait     time.Duration
+	retryAt  time.Time // the last retry round: the timeout doubles when no item came since
 }
 
 // downloadItems runs the download protocol on the session's listener.
@@ -198,14 +199,18 @@ func (d *downloader) onItem(it Item) bool {
 }
 
 // retry asks again for every outstanding item whose request has waited
-// out the timeout, and backs the timeout off.
+// out the timeout, and backs the timeout off if nothing came since the last
+// time.
 func (d *downloader) retry(now time.Time) {
 	for seq := d.low; seq < d.next; seq++ {
 		if !d.have[seq] && d.sends[seq] > 0 && now.Sub(d.sentAt[seq]) >= d.wait {
 			d.request(seq, now)
 		}
 	}
-	d.wait = min(2*d.wait, d.o.AckTimeout)
+	if !d.progress.After(d.retryAt) {
+		d.wait = min(2*d.wait, d.o.AckTimeout)
+	}
+	d.retryAt = now
 }
 
 // nextDeadline is how long until the oldest outstanding request times out.

@@ -340,3 +340,37 @@ func TestLostFinalAckIsConfirmedByDownload(t *testing.T) {
 		})
 	}
 }
+
+// TestSetCurrentFallsBackToTheLegacyMessage: a vehicle that does not know
+// MAV_CMD_DO_SET_MISSION_CURRENT gets MISSION_SET_CURRENT, and the change is
+// confirmed by MISSION_CURRENT.
+func TestSetCurrentFallsBackToTheLegacyMessage(t *testing.T) {
+	f, v := newFake(t, common.MAV_AUTOPILOT_GENERIC)
+	ctx := ctxFor(t, 20*time.Second)
+	errc := make(chan error, 1)
+	go func() { errc <- missionxfer.SetCurrent(ctx, v, 4) }()
+	c := f.expect("the command", 3*time.Second, func(m message.Message) bool {
+		c, ok := m.(*common.MessageCommandLong)
+		return ok && c.Command == common.MAV_CMD_DO_SET_MISSION_CURRENT
+	}, nil).(*common.MessageCommandLong)
+	if c.Param1 != 4 {
+		t.Errorf("command param1 %v", c.Param1)
+	}
+	f.send(&common.MessageCommandAck{Command: common.MAV_CMD_DO_SET_MISSION_CURRENT, Result: common.MAV_RESULT_UNSUPPORTED,
+		TargetSystem: 255, TargetComponent: 190})
+	sc := f.expect("MISSION_SET_CURRENT", 3*time.Second, func(m message.Message) bool {
+		_, ok := m.(*common.MessageMissionSetCurrent)
+		return ok
+	}, nil).(*common.MessageMissionSetCurrent)
+	if sc.Seq != 4 || sc.TargetSystem != 1 {
+		t.Errorf("MISSION_SET_CURRENT %+v", sc)
+	}
+	f.send(&common.MessageMissionCurrent{Seq: 2, Total: 9})
+	f.send(&common.MessageMissionCurrent{Seq: 4, Total: 9})
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if s := v.State(); s.MissionSeq != 4 || s.MissionTotal != 9 {
+		t.Errorf("state after SetCurrent: seq %d total %d", s.MissionSeq, s.MissionTotal)
+	}
+}

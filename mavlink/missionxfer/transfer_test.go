@@ -3,6 +3,7 @@ package missionxfer_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,9 @@ func TestFenceAndRallyRoundTrip(t *testing.T) {
 	if n := len(r.sim.Mission(common.MAV_MISSION_TYPE_FENCE)); n != 201 {
 		t.Errorf("%d fence items after clearing rally", n)
 	}
+	if got, err := missionxfer.Download(ctx, r.v, missionxfer.Rally, missionxfer.Options{}); err != nil || len(got) != 0 {
+		t.Errorf("rally download after clear: %d items, %v", len(got), err)
+	}
 }
 
 // TestInterruptedUpload cuts the link part-way through an upload that
@@ -166,12 +170,15 @@ func TestInterruptedUpload(t *testing.T) {
 	if len(stored) != 120 {
 		t.Fatalf("vehicle holds %d items, want the old mission's 120 slots", len(stored))
 	}
+	is := func(st common.MessageMissionItemInt, it missionxfer.Item) bool {
+		return st.X == it.X && st.Y == it.Y && st.Param2 == it.Param2 && math.Abs(float64(st.Z-it.Z)) < 0.011
+	}
 	boundary := 1
-	for boundary < len(stored) && stored[boundary].X == next[boundary].X && stored[boundary].Y == next[boundary].Y {
+	for boundary < len(stored) && is(stored[boundary], next[boundary]) {
 		boundary++
 	}
 	for i := boundary; i < len(stored); i++ {
-		if stored[i].X != old[i].X || stored[i].Y != old[i].Y {
+		if !is(stored[i], old[i]) {
 			t.Fatalf("item %d is neither new nor old: %+v", i, stored[i])
 		}
 	}
@@ -236,6 +243,28 @@ func TestRejections(t *testing.T) {
 	}
 	if n := len(r.sim.Mission(common.MAV_MISSION_TYPE_FENCE)); n != 0 {
 		t.Errorf("an invalid fence left %d items", n)
+	}
+
+	// Verify names the first difference.
+	good := missionItems(10, 3)
+	if err := missionxfer.Upload(ctx, r.v, missionxfer.Mission, good, missionxfer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	other := missionItems(10, 3)
+	other[6].Z += 0.5
+	err = missionxfer.Verify(ctx, r.v, missionxfer.Mission, other, missionxfer.Options{})
+	if !errors.Is(err, missionxfer.ErrMismatch) || !errors.As(err, &xe) || xe.Seq != 6 || !strings.Contains(err.Error(), "altitude") {
+		t.Fatalf("verify against a changed plan: %v", err)
+	}
+	t.Log(err)
+	if s := missionState(r.v); s.Status != mavlink.MissionUnknown {
+		t.Errorf("after a failed verify: %+v", s)
+	}
+	if err := missionxfer.Verify(ctx, r.v, missionxfer.Mission, good, missionxfer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if s := missionState(r.v); s.Status != mavlink.MissionInSync || s.Items != 9 {
+		t.Errorf("after a good verify: %+v", s)
 	}
 
 	// Items out of order are the caller's mistake, found before sending.

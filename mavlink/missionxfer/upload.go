@@ -71,10 +71,9 @@ type uploader struct {
 	stuck     bool
 	stuckBase int
 	stuckAt   time.Time
-	// cwnd is how many items currently go ahead (at most ahead): halved
-	// when the vehicle gets stuck, grown by one per window of progress, as
-	// TCP does, so a lossy radio is not flooded with items it will drop.
-	cwnd float64
+	// heard is when the vehicle last sent a request or NACK, goneBackAt the
+	// last go-back: the retry timeout doubles only while it says nothing.
+	heard, goneBackAt time.Time
 }
 
 func (s *session) upload(items []Item) error {
@@ -85,10 +84,7 @@ func (s *session) upload(items []Item) error {
 		u.ahead = s.o.Window
 	}
 	u.ahead = max(u.ahead, 0)
-	u.cwnd = float64(u.ahead)
 	err := u.run()
-	fmt.Printf("n=%d srtt=%v var=%v guard=%v rto=%v sends=%d stuckGB=%d quietGB=%d firstReq=%v\n", u.n, u.rtt.srtt, u.rtt.rttvar, u.guard(), u.itemTimeout(), func() int { t := 0; for _, x := range u.sends { t += x }; return t }(), dStuck, dQuiet, dFirst)
-	dStuck, dQuiet = 0, 0
 	if err == nil && u.ahead > 0 && u.resent {
 		u.linger()
 	}
@@ -146,7 +142,6 @@ func (u *uploader) run() error {
 			switch m := m.(type) {
 			case *common.MessageMissionRequestInt, *common.MessageMissionRequest:
 				seq := requestSeq(m)
-				if !u.requested { dFirst = u.clk.Now().Sub(u.started) }
 				if !u.requested && counts == 1 && seq >= 0 && seq < u.n {
 					// The first request answers the last MISSION_COUNT: the
 					// transfer's first round-trip measurement.
@@ -185,11 +180,8 @@ func (u *uploader) run() error {
 				}
 				return u.fail(ErrTimeout, u.base, u.n, fmt.Sprintf("no request for %s", seconds(silent)))
 			}
-			if u.stuck { dStuck++ } else { dQuiet++ }
-			if u.stuck {
-				u.cwnd = max(u.cwnd/2, 1)
-			} else {
-				// The vehicle went quiet: back off.
+			if !u.stuck && !u.heard.After(u.goneBackAt) {
+				// Nothing at all from the vehicle since the last go-back: back off.
 				u.wait = min(2*u.wait, u.o.AckTimeout)
 			}
 			u.goBack(now)
@@ -216,6 +208,7 @@ func (u *uploader) onRequest(seq int) bool {
 		return false // not ours: a request beyond what we announced
 	}
 	now := u.clk.Now()
+	u.heard = now
 	current := !u.requested || seq >= u.base
 	if current && (!u.requested || seq > u.base) {
 		if seq > 0 && u.answered[seq-1] {
@@ -225,9 +218,6 @@ func (u *uploader) onRequest(seq int) bool {
 			// arrived while the vehicle was elsewhere and were dropped). Items
 			// sent ahead are not sampled: they wait in the pipeline.
 			u.rtt.sample(now.Sub(u.sentAt[seq-1]))
-		}
-		if u.ahead > 0 {
-			u.cwnd = min(u.cwnd+float64(seq-u.base)/u.cwnd, float64(u.ahead))
 		}
 		u.requested = true
 		u.base = seq
@@ -257,7 +247,7 @@ func (u *uploader) pushAhead(now time.Time, force bool) {
 		return
 	}
 	u.next = max(u.next, u.base+1)
-	for ; u.next < u.n && u.next <= u.base+int(u.cwnd); u.next++ {
+	for ; u.next < u.n && u.next <= u.base+u.ahead; u.next++ {
 		if force || u.mayBeLost(u.next, now) {
 			u.sendItem(u.next, now, false)
 		}
@@ -274,6 +264,7 @@ func (u *uploader) mayBeLost(seq int, now time.Time) bool {
 // window after it: the vehicle went quiet, or it dropped them.
 func (u *uploader) goBack(now time.Time) {
 	u.stuck = false
+	u.goneBackAt = now
 	u.sendItem(u.base, now, true)
 	u.next = u.base + 1
 	u.pushAhead(now, true)
@@ -295,6 +286,7 @@ func (u *uploader) onAck(r common.MAV_MISSION_RESULT) (done bool, err error) {
 		// one that was lost, which the vehicle drops while it waits for it.
 		// If it asks for nothing new within a round trip, it is the latter:
 		// the timer then goes back to the item it wants.
+		u.heard = now
 		if u.ahead > 0 && u.requested && !u.stuck {
 			u.stuck, u.stuckBase, u.stuckAt = true, u.base, now
 		}
@@ -340,6 +332,3 @@ func (u *uploader) linger() {
 	case <-u.ctx.Done():
 	}
 }
-
-var dStuck, dQuiet int
-var dFirst time.Duration
