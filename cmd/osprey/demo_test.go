@@ -198,6 +198,15 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("WHEP: %d %s", status, answer)
 	}
 
+	// The metrics count the viewer and the stream's bitrate.
+	status, b = apiCall(t, "GET", base+"/metrics", "", nil)
+	for _, want := range []string{"osprey_webrtc_viewers 1", `osprey_stream_live{stream="sim/1"} 1`, `osprey_stream_bitrate_bps{stream="sim/1"}`,
+		`osprey_vehicles{state="alive"} 2`, "osprey_commands_total", "osprey_link_frames_total"} {
+		if status != 200 || !bytes.Contains(b, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
 	stopDemo()
 	if err := <-done; err != nil {
 		t.Fatalf("demo stopped with %v", err)

@@ -93,6 +93,9 @@ func New(ctx context.Context, conf *config.Config, log *slog.Logger) (a *App, er
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, err
 	}
+	if err := reg.Register(videoCollector{a.relay}); err != nil {
+		return nil, err
+	}
 	mounts := map[string]http.Handler{
 		"/api/v1/streams":  a.relay.Handler(),
 		"/api/v1/streams/": a.relay.Handler(),
