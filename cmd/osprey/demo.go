@@ -108,7 +108,9 @@ func runDemo(ctx context.Context, opts demoOptions, out io.Writer, ready func(*a
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					patrolSquare(flyCtx, a.Manager(), byte(id), lat, lon, float64(15+5*id))
+					if err := patrolSquare(flyCtx, a.Manager(), byte(id), lat, lon, float64(15+5*id)); err != nil && flyCtx.Err() == nil {
+						fmt.Fprintf(out, "demo: vehicle %d stopped its patrol: %v\n", id, err)
+					}
 				}()
 			}
 		}
@@ -120,22 +122,26 @@ func runDemo(ctx context.Context, opts demoOptions, out io.Writer, ready func(*a
 
 // patrolSquare takes a vehicle off and flies it round a square of 150 m sides until ctx ends, as a
 // pilot in GUIDED would: the demo's background traffic.
-func patrolSquare(ctx context.Context, m *mavlink.Manager, id byte, homeLat, homeLon, altM float64) {
+func patrolSquare(ctx context.Context, m *mavlink.Manager, id byte, homeLat, homeLon, altM float64) error {
 	v, err := m.WaitVehicle(ctx, id)
 	if err != nil {
-		return
+		return err
 	}
 	if _, err := v.WaitState(ctx, func(s mavlink.State) bool { return s.GPSFix >= 3 && s.HasPosition }); err != nil {
-		return
+		return err
 	}
 	for _, step := range []func() error{
 		func() error { return v.SetMode(ctx, "GUIDED") },
 		func() error { return v.Arm(ctx) },
 		func() error { return v.Takeoff(ctx, altM) },
 	} {
-		if step() != nil {
-			return
+		if err := step(); err != nil {
+			return err
 		}
+	}
+	// Finish the climb before the first goto, as a pilot would: a reposition sent mid-takeoff replaces it.
+	if _, err := v.WaitState(ctx, func(s mavlink.State) bool { return s.AltRelM > altM-1 }); err != nil {
+		return err
 	}
 	const sideM, mPerDeg = 150.0, 111_319.5
 	north := float64(id-1) * 60 // each vehicle its own square
@@ -144,11 +150,12 @@ func patrolSquare(ctx context.Context, m *mavlink.Manager, id byte, homeLat, hom
 		dy := north + sideM/2 - sideM*float64((corner+1)%4/2)
 		lat := homeLat + dy/mPerDeg
 		lon := homeLon + dx/(mPerDeg*math.Cos(homeLat*math.Pi/180))
-		if v.Goto(ctx, lat, lon, altM) != nil {
-			return
+		if err := v.Goto(ctx, lat, lon, altM); err != nil {
+			return err
 		}
 		_, _ = v.WaitState(ctx, func(s mavlink.State) bool {
 			return math.Abs(s.LatDeg-lat)*mPerDeg < 3 && math.Abs(s.LonDeg-lon)*mPerDeg*math.Cos(homeLat*math.Pi/180) < 3
 		})
 	}
+	return ctx.Err()
 }

@@ -248,3 +248,45 @@ func TestDemoEndToEnd(t *testing.T) {
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestDemoFleetFlies: the demo's background vehicles take off and patrol (vehicle 1 waits on the
+// ground), as a newcomer opening the page should see.
+func TestDemoFleetFlies(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	demoCtx, stopDemo := context.WithCancel(ctx)
+	base, done := demoServer(t, demoCtx, t.TempDir(), true, 4)
+	defer func() {
+		stopDemo()
+		<-done
+	}()
+	for {
+		status, b := apiCall(t, "GET", base+"/api/v1/vehicles", "", nil)
+		var vs []struct {
+			Ref           string  `json:"ref"`
+			Armed         bool    `json:"armed"`
+			AltRelM       float64 `json:"alt_rel_m"`
+			GroundSpeedMS float64 `json:"ground_speed_m_s"`
+		}
+		if status != 200 || json.Unmarshal(b, &vs) != nil {
+			t.Fatalf("vehicles: %d %s", status, b)
+		}
+		patrolling := 0
+		for _, v := range vs {
+			if v.Ref == "1" && v.Armed {
+				t.Fatal("vehicle 1 should wait on the ground")
+			}
+			if v.Ref == "2" && v.Armed && v.AltRelM > 15 && v.GroundSpeedMS > 2 {
+				patrolling++
+			}
+		}
+		if patrolling == 1 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("vehicle 2 never patrolled: %s", b)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
