@@ -19,10 +19,6 @@ func newMissionTransferCmds() []*cobra.Command {
 	return []*cobra.Command{newMissionUploadCmd(), newMissionDownloadCmd(), newMissionClearCmd(), newMissionStartCmd()}
 }
 
-func firmwareOf(v vehicleHandle) mission.Firmware {
-	return mission.Firmware(v.State().Autopilot)
-}
-
 // transferBar is a progress bar on a terminal, one per part (mission, fence, rally); nothing otherwise.
 func transferBar(quiet bool, what string) (func(part string, done, total int), func()) {
 	if quiet || !stderrIsTerminal() {
