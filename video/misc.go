@@ -9,10 +9,14 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
 )
 
-// MaxRTPPayloadBytes is the largest RTP payload RTPPayloads produces. It
-// leaves room under a 1200-byte WebRTC packet for the RTP header, header
-// extensions and the SRTP tag, and fits any RTSP transport as well.
-const MaxRTPPayloadBytes = 1100
+// MaxRTPPayloadBytes is the largest RTP payload RTPPayloads produces: with
+// the 12-byte RTP header (the relay adds no header extensions) and the
+// 16-byte SRTP authentication tag (AES-GCM; 10 for AES-CM/HMAC-SHA1), a
+// WebRTC packet stays within the 1200 bytes WebRTC implementations use,
+// which cross any path with an IPv6-minimum MTU and fit any RTSP
+// transport. Every packet costs the relay a system call share and an
+// encryption per viewer, so packets are as full as that allows.
+const MaxRTPPayloadBytes = 1172
 
 // RTPPayloads returns the unit packetized for RTP once, whatever the number
 // of readers: H.264 per RFC 6184 and H.265 per RFC 7798 (packetization mode

@@ -189,29 +189,40 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// childrenCPU reads the children's user+system time from /proc (clock ticks of 10 ms).
+// childrenCPU reads the children's user+system time from /proc.
 func childrenCPU(cs []*exec.Cmd) time.Duration {
 	var total time.Duration
 	for _, c := range cs {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Process.Pid))
-		if err != nil {
-			continue
-		}
-		// Fields after the command name in parentheses; utime and stime are the 14th and 15th overall.
-		rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
-		f := strings.Fields(rest)
-		if len(f) < 13 {
-			continue
-		}
-		ut, _ := strconv.Atoi(f[11])
-		st, _ := strconv.Atoi(f[12])
-		total += time.Duration(ut+st) * 10 * time.Millisecond
+		total += procCPU(c.Process.Pid)
 	}
 	return total
 }
 
-func rssMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+// procCPU reads a process's user+system time from /proc (clock ticks of
+// 10 ms); zero when the process is gone.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name in parentheses; utime and stime are the 14th and 15th overall.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.Atoi(f[11])
+	st, _ := strconv.Atoi(f[12])
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// rssMiB is this process's resident memory.
+func rssMiB() float64 { return procRSSMiB("self") }
+
+// procRSSMiB reads a process's resident memory ("self" or a pid) from
+// /proc.
+func procRSSMiB(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}

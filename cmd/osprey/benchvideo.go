@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -43,6 +44,11 @@ func newBenchVideoCmd() *cobra.Command {
 		fps, gop   int
 		recvBuffer int
 		lossPct    float64
+		join       time.Duration
+		camAddr    string
+		relayWHEP  string
+		relayPID   int
+		relayLog   string
 	)
 	cmd := &cobra.Command{
 		Use:   "video",
@@ -63,7 +69,19 @@ camera directly. Over a window after every viewer has its first keyframe it repo
 
 Caveats: all three processes share this machine's cores, so at high counts the viewers' own
 decryption competes with the relay and shows up as loss and hop time; loopback has no real
-network; viewers use their socket's receive buffer (--recv-buffer) as a browser would its own.`,
+network; viewers use their socket's receive buffer (--recv-buffer) as a browser would its own.
+
+Another relay (mediamtx, say) is measured on the same harness with --relay-whep and --relay-pid:
+the bench serves its camera on --camera-addr, the other relay pulls it from there, and its
+process's CPU and memory are read from /proc.`,
+		Example: `  # osprey's relay, viewers joining as fast as they can, then one every 100 ms
+  osprey bench video --viewers 1,50,100,200
+  osprey bench video --viewers 50,200 --join-interval 100ms
+
+  # mediamtx v1.15.3 on the same harness (its path sim/1 pulls rtsp://127.0.0.1:18554/sim/1)
+  mediamtx bench-mediamtx.yml &
+  osprey bench video --camera-addr 127.0.0.1:18554 \
+    --relay-whep http://127.0.0.1:8889/sim/1/whep --relay-pid $!`,
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -82,8 +100,12 @@ network; viewers use their socket's receive buffer (--recv-buffer) as a browser 
 			if fps < 1 || gop < 1 || window < time.Second {
 				return usageError{errors.New("--fps and --gop must be positive and --window at least 1s")}
 			}
+			if (relayWHEP == "") != (relayPID == 0) {
+				return usageError{errors.New("--relay-whep and --relay-pid go together")}
+			}
 			return benchVideo(cmd.Context(), benchVideoConfig{counts: ns, window: window, width: w, height: h, fps: fps, gop: gop,
-				recvBuffer: recvBuffer, lossPct: lossPct}, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				recvBuffer: recvBuffer, lossPct: lossPct, join: join, camAddr: camAddr, relayWHEP: relayWHEP, relayPID: relayPID, relayLog: relayLog},
+				cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -94,6 +116,11 @@ network; viewers use their socket's receive buffer (--recv-buffer) as a browser 
 	f.IntVar(&gop, "gop", 150, "camera frames between keyframes (150 at 720p30 is about 4 Mbit/s: a 1.4 MB keyframe every 5 s)")
 	f.IntVar(&recvBuffer, "recv-buffer", 1<<20, "each viewer's UDP receive buffer in bytes (0: kernel default)")
 	f.Float64Var(&lossPct, "loss-threshold", 0.1, "packet or picture loss, in percent, that counts as loss starting")
+	f.DurationVar(&join, "join-interval", 0, "time between viewers' offers (0: as fast as 16 concurrent set-ups allow)")
+	f.StringVar(&camAddr, "camera-addr", "", "TCP address the camera's RTSP server listens on (default: a free loopback port)")
+	f.StringVar(&relayWHEP, "relay-whep", "", "measure another relay: its WHEP URL for the camera's stream")
+	f.IntVar(&relayPID, "relay-pid", 0, "the other relay's process id, for its CPU and memory")
+	f.StringVar(&relayLog, "relay-log", "", "write osprey's relay log (a line per session, with its NACK figures) to this file")
 	return cmd
 }
 
@@ -103,6 +130,20 @@ type benchVideoConfig struct {
 	width, height, fps int
 	gop, recvBuffer    int
 	lossPct            float64
+	join               time.Duration
+	camAddr            string // empty: a free port
+	relayWHEP          string // another relay under test, or empty
+	relayPID           int
+	relayLog           string // a file for the relay's log lines, or empty
+}
+
+// relayUnderTest is the process the bench measures.
+type relayUnderTest struct {
+	name     string
+	whepURL  string
+	cpu      func() time.Duration
+	rssMiB   func() float64
+	sessions func() int // WHEP sessions still open; nil when unknown
 }
 
 // benchVideoRow is one line of the table.
@@ -131,44 +172,29 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 		_ = cam.Wait()
 	}()
 
-	// The relay, in this process, as `osprey relay` runs it.
-	maxN := 0
-	for _, n := range cfg.counts {
-		maxN = max(maxN, n)
-	}
-	r, err := relay.New(relay.Config{
-		Cameras: []relay.CameraConfig{{Name: benchStream, URL: camURL, Transport: "tcp"}},
-		WHEP:    whep.Config{UDPAddress: "127.0.0.1:0", MaxSessions: maxN + 16},
-	})
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	runDone := make(chan struct{})
-	go func() {
-		defer close(runDone)
-		_ = r.Run(ctx)
-	}()
-	defer func() { cancel(); <-runDone }()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	whepURL := "http://" + ln.Addr().String() + whep.PathPrefix + benchStream + "/whep"
-
-	fmt.Fprintf(log, "bench: camera %s (%dx%d@%d, GOP %d), relay WHEP %s\n", camURL, cfg.width, cfg.height, cfg.fps, cfg.gop, whepURL)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if st := r.Streams(); len(st) == 1 && st[0].State == "live" && st[0].FPS > 0 {
-			break
+	var rt relayUnderTest
+	if cfg.relayWHEP != "" {
+		rt = relayUnderTest{
+			name: fmt.Sprintf("process %d", cfg.relayPID), whepURL: cfg.relayWHEP,
+			cpu:    func() time.Duration { return procCPU(cfg.relayPID) },
+			rssMiB: func() float64 { return procRSSMiB(strconv.Itoa(cfg.relayPID)) },
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("bench: the relay did not get the camera live within 30 s: %+v", r.Streams())
+		if rt.rssMiB() == 0 {
+			return fmt.Errorf("bench: no process %d to measure", cfg.relayPID)
 		}
-		time.Sleep(100 * time.Millisecond)
+		fmt.Fprintf(log, "bench: camera %s; waiting 8 s for the relay at %s to pull it\n", camURL, cfg.relayWHEP)
+		if err := sleepCtx(ctx, 8*time.Second); err != nil {
+			return err
+		}
+	} else {
+		r, whepURL, stop, err := startBenchRelay(ctx, cfg, camURL)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		rt = relayUnderTest{name: "osprey (this process)", whepURL: whepURL, cpu: selfCPU, rssMiB: rssMiB,
+			sessions: func() int { return r.WHEP().Sessions() }}
+		fmt.Fprintf(log, "bench: camera %s (%dx%d@%d, GOP %d), relay WHEP %s\n", camURL, cfg.width, cfg.height, cfg.fps, cfg.gop, whepURL)
 	}
 
 	// Zero viewers: what ingest alone costs, subtracted to get the cost of
@@ -179,27 +205,34 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 	runtime.GC()
 	debug.FreeOSMemory()
 	camProc := []*exec.Cmd{cam}
-	cpu0, cam0, t0 := selfCPU(), childrenCPU(camProc), time.Now()
+	cpu0, cam0, t0 := rt.cpu(), childrenCPU(camProc), time.Now()
 	if err := sleepCtx(ctx, cfg.window); err != nil {
 		return err
 	}
 	elapsed := time.Since(t0).Seconds()
-	base := benchVideoRow{cpu: (selfCPU() - cpu0).Seconds() / elapsed, rssMiB: rssMiB()}
+	base := benchVideoRow{cpu: (rt.cpu() - cpu0).Seconds() / elapsed, rssMiB: rt.rssMiB()}
 	camCPU := (childrenCPU(camProc) - cam0).Seconds() / elapsed
-	info := r.Streams()[0]
-	fmt.Fprintf(out, "stream %s: %dx%d, %.1f fps, keyframe every %d pictures; camera process CPU %.1f%%; relay with 0 viewers: CPU %.1f%%, RSS %.1f MiB\n",
-		benchStream, info.Width, info.Height, info.FPS, cfg.gop, 100*camCPU, 100*base.cpu, base.rssMiB)
+	joins := "as fast as they can"
+	if cfg.join > 0 {
+		joins = "one every " + cfg.join.String()
+	}
+	fmt.Fprintf(out, "relay %s; stream %s: %dx%d@%d, keyframe every %d pictures; viewers join %s\n",
+		rt.name, benchStream, cfg.width, cfg.height, cfg.fps, cfg.gop, joins)
+	fmt.Fprintf(out, "camera process CPU %.1f%%; relay with 0 viewers: CPU %.1f%%, RSS %.1f MiB\n", 100*camCPU, 100*base.cpu, base.rssMiB)
 
 	var rows []benchVideoRow
 	for _, n := range cfg.counts {
-		row, err := benchVideoCount(ctx, self, r, whepURL, camURL, n, cfg, log)
+		row, err := benchVideoCount(ctx, self, rt, camURL, n, cfg, log)
 		if err != nil {
 			return err
 		}
 		rows = append(rows, row)
 		// Let the sessions end and the heap shrink before the next count.
-		for d := time.Now().Add(30 * time.Second); r.WHEP().Sessions() > 0 && time.Now().Before(d); {
+		for d := time.Now().Add(30 * time.Second); rt.sessions != nil && rt.sessions() > 0 && time.Now().Before(d); {
 			time.Sleep(100 * time.Millisecond)
+		}
+		if rt.sessions == nil {
+			_ = sleepCtx(ctx, 2*time.Second) // unknown: give the other relay time to end them
 		}
 		runtime.GC()
 		debug.FreeOSMemory()
@@ -243,17 +276,88 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 	return nil
 }
 
+// startBenchRelay runs the relay in this process, as `osprey relay` runs
+// it, and waits until the camera is live; stop ends it.
+func startBenchRelay(ctx context.Context, cfg benchVideoConfig, camURL string) (*relay.Relay, string, func(), error) {
+	maxN := 0
+	for _, n := range cfg.counts {
+		maxN = max(maxN, n)
+	}
+	rcfg := relay.Config{
+		Cameras: []relay.CameraConfig{{Name: benchStream, URL: camURL, Transport: "tcp"}},
+		WHEP:    whep.Config{UDPAddress: "127.0.0.1:0", MaxSessions: maxN + 16},
+	}
+	var logFile *os.File
+	if cfg.relayLog != "" {
+		f, err := os.Create(cfg.relayLog)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		logFile = f
+		var mu sync.Mutex
+		rcfg.Logf = func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(f, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
+		}
+	}
+	r, err := relay.New(rcfg)
+	if err != nil {
+		if logFile != nil {
+			_ = logFile.Close()
+		}
+		return nil, "", nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		_ = r.Run(ctx)
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		<-runDone
+		r.Close()
+		return nil, "", nil, err
+	}
+	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		_ = srv.Close()
+		cancel()
+		<-runDone
+		r.Close()
+		if logFile != nil {
+			_ = logFile.Close()
+		}
+	}
+	whepURL := "http://" + ln.Addr().String() + whep.PathPrefix + benchStream + "/whep"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st := r.Streams(); len(st) == 1 && st[0].State == "live" && st[0].FPS > 0 {
+			return r, whepURL, stop, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			stop()
+			return nil, "", nil, fmt.Errorf("bench: the relay did not get the camera live within 30 s: %+v", r.Streams())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // benchVideoCount runs one child with n viewers and measures this
 // process over the child's window.
-func benchVideoCount(ctx context.Context, self string, r *relay.Relay, whepURL, camURL string, n int, cfg benchVideoConfig,
+func benchVideoCount(ctx context.Context, self string, rt relayUnderTest, camURL string, n int, cfg benchVideoConfig,
 	log io.Writer,
 ) (benchVideoRow, error) {
 	row := benchVideoRow{viewers: n}
 	began := time.Now()
 	fmt.Fprintf(log, "bench: %d viewers: connecting...\n", n)
 	defer func() { fmt.Fprintf(log, "bench: %d viewers: done in %.0f s\n", n, time.Since(began).Seconds()) }()
-	c := exec.CommandContext(ctx, self, "bench", "whep-viewers", "--url", whepURL, "--rtsp", camURL,
-		"--count", strconv.Itoa(n), "--duration", cfg.window.String(), "--recv-buffer", strconv.Itoa(cfg.recvBuffer))
+	c := exec.CommandContext(ctx, self, "bench", "whep-viewers", "--url", rt.whepURL, "--rtsp", camURL,
+		"--count", strconv.Itoa(n), "--duration", cfg.window.String(), "--recv-buffer", strconv.Itoa(cfg.recvBuffer),
+		"--join-interval", cfg.join.String())
 	c.Stderr = log
 	stdout, err := c.StdoutPipe()
 	if err != nil {
@@ -274,13 +378,15 @@ func benchVideoCount(ctx context.Context, self string, r *relay.Relay, whepURL, 
 		line := sc.Text()
 		switch {
 		case line == benchWindowStart:
-			cpu0, child0, t0 = selfCPU(), childrenCPU(child), time.Now()
+			cpu0, child0, t0 = rt.cpu(), childrenCPU(child), time.Now()
 		case line == benchWindowEnd:
 			elapsed := time.Since(t0).Seconds()
-			row.cpu = (selfCPU() - cpu0).Seconds() / elapsed
+			row.cpu = (rt.cpu() - cpu0).Seconds() / elapsed
 			row.viewersCPU = (childrenCPU(child) - child0).Seconds() / elapsed
-			row.rssMiB = rssMiB()
-			fmt.Fprintf(log, "bench: %d viewers: window done, %d WHEP sessions\n", n, r.WHEP().Sessions())
+			row.rssMiB = rt.rssMiB()
+			if rt.sessions != nil {
+				fmt.Fprintf(log, "bench: %d viewers: window done, %d WHEP sessions\n", n, rt.sessions())
+			}
 		case strings.HasPrefix(line, "{"):
 			if err := json.Unmarshal([]byte(line), &row.res); err != nil {
 				return row, fmt.Errorf("bench: viewers' result: %w", err)
@@ -298,9 +404,13 @@ func benchVideoCount(ctx context.Context, self string, r *relay.Relay, whepURL, 
 // returns the process and its RTSP URL once the camera accepts
 // connections.
 func startBenchCamera(ctx context.Context, self string, cfg benchVideoConfig, log io.Writer) (*exec.Cmd, string, error) {
-	addr, err := freeTCPAddr()
-	if err != nil {
-		return nil, "", err
+	addr := cfg.camAddr
+	if addr == "" {
+		a, err := freeTCPAddr()
+		if err != nil {
+			return nil, "", err
+		}
+		addr = a
 	}
 	// The simulated vehicle that comes with the camera talks MAVLink to a
 	// port nobody listens on.
@@ -405,5 +515,6 @@ func newBenchViewersCmd() *cobra.Command {
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "the measurement window")
 	f.IntVar(&cfg.SetupConcurrency, "setup-concurrency", benchviewer.DefaultSetupConcurrency, "viewers connecting at once")
 	f.IntVar(&cfg.RecvBufferBytes, "recv-buffer", 0, "each viewer's UDP receive buffer in bytes (0: kernel default)")
+	f.DurationVar(&cfg.JoinInterval, "join-interval", 0, "time between viewers' offers (0: as fast as --setup-concurrency allows)")
 	return cmd
 }

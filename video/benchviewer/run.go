@@ -59,6 +59,10 @@ type Config struct {
 	// SetupTimeout bounds one viewer's POST to first keyframe. Zero means
 	// DefaultSetupTimeout.
 	SetupTimeout time.Duration
+	// JoinInterval spaces the viewers' offers: zero sends them as fast as
+	// SetupConcurrency allows (a herd, as after a relay restart); 100 ms
+	// is a command centre opening feeds one after another.
+	JoinInterval time.Duration
 	// RecvBufferBytes sets each viewer's UDP receive buffer (capped by
 	// net.core.rmem_max); zero keeps the kernel default.
 	RecvBufferBytes int
@@ -161,6 +165,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	sem := make(chan struct{}, cfg.SetupConcurrency)
 	var wg sync.WaitGroup
 	for i := range cfg.Count {
+		if i > 0 && cfg.JoinInterval > 0 {
+			if err := sleepCtx(ctx, cfg.JoinInterval); err != nil {
+				errs[i] = err
+				continue
+			}
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

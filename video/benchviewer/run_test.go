@@ -278,26 +278,49 @@ func TestRunAgainstLocalWHEP(t *testing.T) {
 		name                 string
 		delay                time.Duration
 		dropEvery, skipEvery int
+		join                 time.Duration
 	}{
-		{"clean, 40 ms late", 40 * time.Millisecond, 0, 0},
-		{"every 20th packet lost", 0, 20, 0},
-		{"every 10th picture skipped", 0, 0, 10},
+		{"clean, 40 ms late", 40 * time.Millisecond, 0, 0, 0},
+		{"every 20th packet lost", 0, 20, 0, 0},
+		{"every 10th picture skipped", 0, 0, 10, 0},
+		{"joining 300 ms apart", 0, 0, 0, 300 * time.Millisecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := newTestWHEP(t, cam.URL("sim/1"), c.delay, c.dropEvery, c.skipEvery)
-			srv := httptest.NewServer(s)
+			var postsMu sync.Mutex
+			var posts []time.Time // when each offer arrived
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					postsMu.Lock()
+					posts = append(posts, time.Now())
+					postsMu.Unlock()
+				}
+				s.ServeHTTP(w, r)
+			}))
 			defer func() {
 				srv.Close()
 				s.close()
 			}()
 			var windows []bool
+			began := time.Now()
 			res, err := Run(context.Background(), Config{
 				WHEPURL: srv.URL + "/whep", RTSPURL: cam.URL("sim/1"), Count: 3, Duration: 2 * time.Second,
-				OnWindow: func(start bool) { windows = append(windows, start) },
+				JoinInterval: c.join,
+				OnWindow:     func(start bool) { windows = append(windows, start) },
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
+			postsMu.Lock()
+			if len(posts) != 3 {
+				t.Fatalf("%d offers, want 3", len(posts))
+			}
+			// The third offer leaves two intervals after Run began, at the
+			// earliest (the reference client connects first).
+			if last := posts[2].Sub(began); last < 2*c.join {
+				t.Errorf("the third offer came %v after Run began, want at least %v", last, 2*c.join)
+			}
+			postsMu.Unlock()
 			t.Logf("%+v", res)
 			if res.Connected != 3 || res.Failed != 0 || fmt.Sprint(windows) != "[true false]" {
 				t.Fatalf("connected %d, failed %d %v, windows %v", res.Connected, res.Failed, res.Errors, windows)
@@ -306,6 +329,10 @@ func TestRunAgainstLocalWHEP(t *testing.T) {
 				t.Errorf("TTFF %+v, %d reference pictures, %.2f Mbit/s", res.TTFFMs, res.RefFrames, res.MbpsPerViewer)
 			}
 			switch {
+			case c.join > 0:
+				// Spaced joins land anywhere in the GOP, and this test
+				// server starts a viewer wherever it joins: only the
+				// spacing (above) is this case's point.
 			case c.dropEvery > 0:
 				// Only P pictures lose packets; keyframes are most packets.
 				if res.LossPct < 0.5 || res.LossPct > 100/float64(c.dropEvery) || res.FramesIncomplete == 0 {

@@ -20,6 +20,10 @@ import (
 // maxAnswerBytes bounds the WHEP answer read from the relay.
 const maxAnswerBytes = 1 << 20
 
+// srtpReplayWindow is how far behind the newest packet a viewer still
+// accepts one (a resent packet): a keyframe's worth.
+const srtpReplayWindow = 2048
+
 // viewer is one WHEP client: a pion PeerConnection receiving video on its
 // own UDP socket, as a browser tab would.
 type viewer struct {
@@ -78,6 +82,14 @@ func startViewer(ctx context.Context, whepURL string, client *http.Client, recvB
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
+	// pion's SRTP replay window is 64 packets: a packet sent again on a
+	// NACK arrives behind the rest of its picture, and in a keyframe of a
+	// thousand packets it is usually more than 64 behind, so pion drops
+	// it as a replay and the loss is never repaired. A relay that answers
+	// NACKs on the original SSRC (osprey, mediamtx) relies on a wider
+	// window; libsrtp, which browsers use, takes the window size from
+	// the application.
+	se.SetSRTPReplayProtectionWindow(srtpReplayWindow)
 	// A browser's defaults: every codec it knows, NACK, RTCP reports.
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {

@@ -105,7 +105,7 @@ func (r *rig) waitLive(t *testing.T, name string) {
 
 func (r *rig) url(name string) string { return r.http.URL + PathPrefix + name + "/whep" }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -139,7 +139,7 @@ type recvPacket struct {
 	pkt *rtp.Packet
 }
 
-func clientAPI(t *testing.T) *webrtc.API {
+func clientAPI(t testing.TB) *webrtc.API {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -158,7 +158,7 @@ func clientAPI(t *testing.T) *webrtc.API {
 }
 
 // offerSDP returns a complete (non-trickle) offer and its PeerConnection.
-func makeOffer(t *testing.T, api *webrtc.API) (*webrtc.PeerConnection, string) {
+func makeOffer(t testing.TB, api *webrtc.API) (*webrtc.PeerConnection, string) {
 	t.Helper()
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -188,7 +188,7 @@ func makeOffer(t *testing.T, api *webrtc.API) (*webrtc.PeerConnection, string) {
 	return pc, pc.LocalDescription().SDP
 }
 
-func post(t *testing.T, url, contentType string, body []byte) *http.Response {
+func post(t testing.TB, url, contentType string, body []byte) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {

@@ -15,12 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/ospreygcs/osprey/video"
@@ -113,10 +115,18 @@ type Server struct {
 	streams StreamFinder
 	api     *webrtc.API
 	udpMux  ice.UDPMux
-	udpAddr net.Addr // nil for a multi-interface mux
-	tcpMux  ice.TCPMux
-	tcpLn   net.Listener
-	mux     *http.ServeMux
+	udpAddr net.Addr     // nil for a multi-interface mux
+	conns   []*batchConn // the UDP sockets under udpMux
+	lane    *lane        // catch-up bytes of every session
+	// resendBudget bounds the packets all sessions send again.
+	resendBudget budget
+	// streaming counts sessions past setup, sharing the live budget;
+	// joining those negotiating or catching up, sharing the lane.
+	streaming atomic.Int32
+	joining   atomic.Int32
+	tcpMux    ice.TCPMux
+	tcpLn     net.Listener
+	mux       *http.ServeMux
 
 	mu       sync.Mutex
 	closed   bool
@@ -176,7 +186,8 @@ func New(cfg Config, streams StreamFinder) (*Server, error) {
 		}
 	}
 
-	s := &Server{cfg: cfg, streams: streams, sessions: make(map[string]*session)}
+	s := &Server{cfg: cfg, streams: streams, sessions: make(map[string]*session), lane: &lane{},
+		resendBudget: budget{p: newPacer(resendBudgetBytesPerS, resendBudgetBurstBytes)}}
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
@@ -260,19 +271,32 @@ func (s *Server) listen() error {
 		if err != nil || p < 0 || p > 65535 {
 			return fmt.Errorf("whep: UDP address %q: bad port", s.cfg.UDPAddress)
 		}
-		m, err := ice.NewMultiUDPMuxFromPort(p, ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
-			ice.UDPMuxFromPortWithLogger(logger))
+		n, err := stdnet.NewNet()
 		if err != nil {
+			return fmt.Errorf("whep: network interfaces: %w", err)
+		}
+		bn := &batchNet{Net: n}
+		m, err := ice.NewMultiUDPMuxFromPort(p, ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
+			ice.UDPMuxFromPortWithLogger(logger), ice.UDPMuxFromPortWithNet(bn))
+		s.conns = bn.conns
+		if err != nil {
+			s.closeSockets() // the sockets opened before the failure
 			return fmt.Errorf("whep: listen UDP %q: %w", s.cfg.UDPAddress, err)
 		}
 		s.udpMux = m
 	} else {
-		conn, err := net.ListenPacket("udp", s.cfg.UDPAddress)
+		addr, err := net.ResolveUDPAddr("udp", s.cfg.UDPAddress)
+		if err != nil {
+			return fmt.Errorf("whep: UDP address %q: %w", s.cfg.UDPAddress, err)
+		}
+		conn, err := net.ListenUDP("udp", addr)
 		if err != nil {
 			return fmt.Errorf("whep: listen UDP: %w", err)
 		}
+		bc := newBatchConn(conn)
+		s.conns = []*batchConn{bc}
 		s.udpAddr = conn.LocalAddr()
-		s.udpMux = webrtc.NewICEUDPMux(logger, conn)
+		s.udpMux = webrtc.NewICEUDPMux(logger, bc)
 	}
 	if s.cfg.TCPAddress != "" {
 		ln, err := net.Listen("tcp", s.cfg.TCPAddress)
@@ -289,6 +313,9 @@ func (s *Server) listen() error {
 func (s *Server) closeSockets() {
 	if s.udpMux != nil {
 		_ = s.udpMux.Close()
+	}
+	for _, c := range s.conns {
+		_ = c.Close() // the mux closed them already, unless it failed to start
 	}
 	if s.tcpMux != nil {
 		_ = s.tcpMux.Close()
@@ -319,14 +346,12 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 			return nil, fmt.Errorf("whep: register codec: %w", err)
 		}
 	}
+	// No interceptors: each costs time (a lock, a clock read, a copy) on
+	// every packet of every session. Sessions answer NACKs from their own
+	// history (history.go) and send their sender reports (track.go);
+	// pion's statistics and congestion-control feedback are figures
+	// nobody reads. The codecs announce the nack and pli feedback.
 	ir := &interceptor.Registry{}
-	// A NACK history of 2048 packets covers an all-intra 720p picture.
-	err := webrtc.RegisterDefaultInterceptorsWithOptions(m, ir,
-		webrtc.WithInterceptorLoggerFactory(quietLoggerFactory()),
-		webrtc.WithNackResponderOptions(nack.ResponderSize(2048)))
-	if err != nil {
-		return nil, fmt.Errorf("whep: interceptors: %w", err)
-	}
 
 	se := webrtc.SettingEngine{LoggerFactory: quietLoggerFactory()}
 	se.SetICEUDPMux(s.udpMux)
@@ -351,6 +376,38 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	// No STUN gathering on the relay side: it opens no outbound connection
 	// except where configured, and NAT1To1IPs covers a cloud relay.
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// holdWrites and releaseWrites bracket a burst of a session's packets (see
+// batchConn.hold).
+func (s *Server) holdWrites() {
+	for _, c := range s.conns {
+		c.hold()
+	}
+}
+
+func (s *Server) releaseWrites() {
+	for _, c := range s.conns {
+		c.release()
+	}
+}
+
+// batchNet is the network pion's multi-interface mux listens through: its
+// sockets are batchConns.
+type batchNet struct {
+	*stdnet.Net
+	conns []*batchConn
+}
+
+// ListenUDP opens a socket for one interface address.
+func (n *batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	conn, err := net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	bc := newBatchConn(conn)
+	n.conns = append(n.conns, bc)
+	return bc, nil
 }
 
 func isLoopback(a net.Addr) bool {

@@ -2,15 +2,16 @@ package whep
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
@@ -27,15 +28,11 @@ const gatherTimeout = 5 * time.Second
 // and staying a GOP behind live.
 const catchUpStep = time.Millisecond
 
-// Pacing: a large picture (an all-intra keyframe is ~1000 packets) or the
-// cached GOP sent at once would overflow a viewer's socket buffer (a
-// typical 208 KB, and loopback charges ~2.3 KB per packet), so a session
-// sends burstPackets at a time with burstPause in between: ~35 MB/s, far
-// above any camera, yet gentle enough for receive buffers and NACK.
-const (
-	burstPackets = 32
-	burstPause   = time.Millisecond
-)
+// minReplayInterval bounds how often a viewer's keyframe request (RTCP
+// PLI or FIR) replays the cached GOP to it: the camera cannot be asked for
+// a keyframe, so the relay sends the cached one again, a burst it must not
+// repeat on every request of a viewer that keeps losing packets.
+const minReplayInterval = time.Second
 
 // session is one viewer. Its goroutine (run) owns the PeerConnection after
 // startSession returns; every way out (DELETE, ICE failure, setup timeout,
@@ -57,39 +54,20 @@ type session struct {
 	connOnce  sync.Once
 	done      chan struct{}
 
+	// keyframeWanted is set by the RTCP reader on a PLI or FIR.
+	keyframeWanted atomic.Bool
+	// Counters for the log line at the end.
+	nacked, resent, skipped, keyframeRequests atomic.Uint64
+
 	// Owned by run.
-	pacer    *time.Timer
-	burst    int       // packets sent since the last pause
-	lastSend time.Time // when the last packet went out
-	started  bool
-	offset   time.Duration // stream PTS minus session PTS
-	prevOut  time.Duration // last video PTS sent
-}
-
-// outTrack is one RTP track of a session with its own numbering.
-type outTrack struct {
-	track     *webrtc.TrackLocalStaticRTP
-	clockRate int64
-	seq       uint16
-	tsBase    uint32
-}
-
-func newOutTrack(c video.Codec, id string) (*outTrack, error) {
-	capab, rate := trackCapability(c)
-	tr, err := webrtc.NewTrackLocalStaticRTP(capab, id, "osprey")
-	if err != nil {
-		return nil, err
-	}
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	return &outTrack{
-		track:     tr,
-		clockRate: int64(rate),
-		seq:       binary.BigEndian.Uint16(b[0:2]),
-		tsBase:    binary.BigEndian.Uint32(b[2:6]),
-	}, nil
+	pace    pacer       // live units
+	timer   *time.Timer // for pacing waits
+	joined  time.Time   // when the reader was last added
+	joining bool        // counted in Server.joining
+	lastSR  time.Time
+	started bool
+	offset  time.Duration // stream PTS minus session PTS
+	prevOut time.Duration // last video PTS sent
 }
 
 // stop asks the session to end; it is called by any goroutine.
@@ -114,6 +92,7 @@ func (s *Server) startSession(reqCtx context.Context, stream *video.Stream, offe
 		cancel:     cancel,
 		connected:  make(chan struct{}),
 		done:       make(chan struct{}),
+		pace:       newPacer(liveMaxBytesPerS, liveBurstBytes),
 	}
 
 	s.mu.Lock()
@@ -146,13 +125,21 @@ func (s *Server) startSession(reqCtx context.Context, stream *video.Stream, offe
 		return nil, "", err
 	}
 
-	for _, snd := range se.senders {
+	for i, snd := range se.senders {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			if i == 0 && se.videoTrack != nil {
+				se.readRTCP(snd)
+				return
+			}
 			drainRTCP(snd)
 		}()
 	}
+	// Joining from now: its handshake loads both ends, and its catch-up
+	// follows.
+	se.joining = true
+	s.joining.Add(1)
 	go se.run()
 	s.cfg.Logf("whep: %s: session %s…: viewer joined", se.streamName, id[:8])
 	return se, answer, nil
@@ -218,8 +205,8 @@ func (se *session) negotiate(reqCtx context.Context, offerSDP string) (string, e
 	return pc.LocalDescription().SDP, nil
 }
 
-// drainRTCP reads a sender's RTCP until the connection closes: the NACK
-// responder and reports only work when someone reads.
+// drainRTCP reads a sender's RTCP until the connection closes: pion's
+// interceptors only see RTCP when someone reads.
 func drainRTCP(snd *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
@@ -238,8 +225,11 @@ func (se *session) run() {
 		if reader != nil {
 			reader.Close()
 		}
-		if se.pacer != nil {
-			se.pacer.Stop()
+		if se.timer != nil {
+			se.timer.Stop()
+		}
+		if se.joining {
+			s.joining.Add(-1)
 		}
 		_ = se.pc.GracefulClose()
 		s.mu.Lock()
@@ -248,7 +238,8 @@ func (se *session) run() {
 		se.cancel()
 		close(se.done)
 		s.wg.Done()
-		s.cfg.Logf("whep: %s: session %s…: ended", se.streamName, se.id[:8])
+		s.cfg.Logf("whep: %s: session %s…: ended; %d packets NACKed, %d resent, %d not for lack of budget; %d keyframe requests",
+			se.streamName, se.id[:8], se.nacked.Load(), se.resent.Load(), se.skipped.Load(), se.keyframeRequests.Load())
 	}()
 
 	setup := time.NewTimer(s.cfg.SetupTimeout)
@@ -265,23 +256,55 @@ func (se *session) run() {
 
 	// Join only now, so the cached GOP is sent the moment the viewer can
 	// receive it.
-	r, err := se.stream.AddReader("whep:"+se.id[:8], s.cfg.QueueUnits)
+	reader, err := se.join()
 	if err != nil {
 		return
 	}
-	reader = r
+	s.streaming.Add(1)
+	defer s.streaming.Add(-1)
 	for {
-		u, err := r.ReadUnit(se.ctx)
+		u, err := reader.ReadUnit(se.ctx)
 		if err != nil {
 			return
 		}
-		if err := se.write(u, u.Seq < r.FirstLiveSeq()); err != nil {
+		cached := u.Seq < reader.FirstLiveSeq()
+		if err := se.write(u, cached); err != nil {
 			return
+		}
+		if !cached && se.joining {
+			se.joining = false
+			s.joining.Add(-1)
+		}
+		if !cached && se.keyframeWanted.Load() && time.Since(se.joined) >= minReplayInterval {
+			// Join again: the new reader starts with the cached GOP, which
+			// outPTS puts right after what was sent. Requests made while
+			// catching up wait: the viewer may just be waiting for the rest.
+			reader.Close()
+			if reader, err = se.join(); err != nil {
+				return
+			}
 		}
 	}
 }
 
-// write sends one unit; an error means the connection is gone.
+// join adds the session's reader to the stream: its queue begins with the
+// cached GOP, which answers any keyframe request made so far.
+func (se *session) join() (*video.Reader, error) {
+	if !se.joining {
+		se.joining = true
+		se.srv.joining.Add(1)
+	}
+	se.keyframeWanted.Store(false)
+	se.joined = time.Now()
+	if se.videoTrack != nil {
+		se.videoTrack.catchUpPackets = 0
+	}
+	return se.stream.AddReader("whep:"+se.id[:8], se.srv.cfg.QueueUnits)
+}
+
+// write sends one unit, batchPackets at a time, paced (see pace.go): a
+// cached unit through the server's lane, a live one through the session's
+// bucket. An error means the connection is gone.
 func (se *session) write(u *video.Unit, cached bool) error {
 	var t *outTrack
 	switch u.Codec {
@@ -302,53 +325,202 @@ func (se *session) write(u *video.Unit, cached bool) error {
 	}
 	out := se.outPTS(u, cached)
 	ts := t.tsBase + uint32(int64(out)*t.clockRate/int64(time.Second))
-	video := u.Codec.IsVideo()
-	for i, pl := range payloads {
-		pkt := rtp.Packet{
-			Header: rtp.Header{
-				Version:        2,
-				Marker:         video && i == len(payloads)-1,
-				SequenceNumber: t.seq,
-				Timestamp:      ts,
-			},
-			Payload: pl,
+	now := time.Now()
+	if now.Sub(se.lastSR) >= srInterval {
+		se.sendReports(now)
+	}
+	t.unitTS, t.unitAt = ts, now
+	var laneStart time.Time // cached units: when this unit's lane booking starts
+	var laneRate float64    // and the rate to send it at
+	if cached {
+		laneStart, laneRate = se.srv.lane.book(now, u.Size(), int(se.srv.joining.Load()))
+	}
+	sent := 0 // bytes of the unit sent
+	for first := 0; first < len(payloads); {
+		n := min(len(payloads)-first, batchPackets)
+		size := 0
+		for _, pl := range payloads[first : first+n] {
+			size += len(pl)
 		}
-		t.seq++
-		if err := se.pace(); err != nil {
+		var wait time.Duration
+		if cached {
+			wait = time.Until(laneStart.Add(bytesDuration(sent, laneRate)))
+		} else {
+			se.pace.rate = liveRate(int(se.srv.streaming.Load()))
+			se.pace.burst = liveBurst(se.pace.rate)
+			wait = se.pace.delay(time.Now(), size)
+		}
+		if err := se.sleep(wait); err != nil {
 			return err
 		}
-		if err := t.track.WriteRTP(&pkt); err != nil && errors.Is(err, io.ErrClosedPipe) {
+		if t.hist != nil {
+			if cached {
+				t.catchUpPackets += n
+				t.hist.hold(t.catchUpPackets)
+			}
+			t.hist.record(u, ts, first, t.seq, n)
+		}
+		err := se.sendBatch(t, payloads, first, n, ts)
+		t.seq += uint16(n)
+		first += n
+		sent += size
+		if !cached {
+			se.srv.lane.live.Add(uint64(size))
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// pace pauses after every burstPackets packets sent back to back; a
-// session that sent nothing for a while starts a fresh burst.
-func (se *session) pace() error {
-	now := time.Now()
-	if now.Sub(se.lastSend) > burstPause {
-		se.burst = 0
+// sendReports sends an RTCP sender report for each track that sent
+// something.
+func (se *session) sendReports(now time.Time) {
+	se.lastSR = now
+	var pkts []rtcp.Packet
+	for _, t := range []*outTrack{se.videoTrack, se.audioTrack} {
+		if t == nil {
+			continue
+		}
+		if sr := t.senderReport(now); sr != nil {
+			pkts = append(pkts, sr)
+		}
 	}
-	se.lastSend = now
-	se.burst++
-	if se.burst <= burstPackets {
+	if len(pkts) > 0 {
+		_ = se.pc.WriteRTCP(pkts) // a lost report is replaced by the next
+	}
+}
+
+// sleep waits for d unless the session ends first.
+func (se *session) sleep(d time.Duration) error {
+	if d <= 0 {
 		return nil
 	}
-	se.burst = 1
-	if se.pacer == nil {
-		se.pacer = time.NewTimer(burstPause)
+	if se.timer == nil {
+		se.timer = time.NewTimer(d)
 	} else {
-		se.pacer.Reset(burstPause)
+		se.timer.Reset(d)
 	}
 	select {
-	case <-se.pacer.C:
-		se.lastSend = time.Now()
+	case <-se.timer.C:
 		return nil
 	case <-se.ctx.Done():
 		return se.ctx.Err()
 	}
+}
+
+// sendBatch writes payloads[first:first+n] with sequence numbers from
+// t.seq as one burst of the socket writer.
+func (se *session) sendBatch(t *outTrack, payloads [][]byte, first, n int, ts uint32) error {
+	se.srv.holdWrites()
+	defer se.srv.releaseWrites()
+	h := &t.hdr // reused: a fresh header per packet would escape to the heap
+	for i := range n {
+		pl := payloads[first+i]
+		*h = rtp.Header{
+			Version:        2,
+			Marker:         t.video && first+i == len(payloads)-1,
+			SequenceNumber: t.seq + uint16(i),
+			Timestamp:      ts,
+		}
+		if err := t.track.writeRTP(h, pl); err != nil && errors.Is(err, io.ErrClosedPipe) {
+			return err
+		}
+		t.packets++
+		t.octets += uint32(len(pl))
+	}
+	return nil
+}
+
+// readRTCP reads the video sender's RTCP until the connection closes,
+// answering NACKs from the history and noting keyframe requests.
+func (se *session) readRTCP(snd *webrtc.RTPSender) {
+	t := se.videoTrack
+	rp := newPacer(resendBytesPerS, resendBurstBytes)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	var resend []sentPacket
+	for {
+		pkts, _, err := snd.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.TransportLayerNack:
+				for _, pair := range p.Nacks {
+					se.nacked.Add(1 + uint64(bits.OnesCount16(uint16(pair.LostPackets))))
+				}
+				now := time.Now()
+				resend = t.hist.lookup(resend[:0], p, now)
+				// Resends are paced too: a receiver that lost much of a
+				// burst asks for much of it at once, and answering at wire
+				// speed would lose it again. And they draw on a budget
+				// shared by all sessions, beyond which they are skipped:
+				// when many viewers lose packets at once the cause is load,
+				// which resending everything would only add to.
+				for i := 0; i < len(resend); {
+					n := min(len(resend)-i, batchPackets)
+					size := n * video.MaxRTPPayloadBytes
+					if !se.srv.resendBudget.take(now, size) {
+						se.skipped.Add(uint64(len(resend) - i))
+						break
+					}
+					if d := rp.delay(now, size); d > 0 {
+						if timer == nil {
+							timer = time.NewTimer(d)
+						} else {
+							timer.Reset(d)
+						}
+						select {
+						case <-timer.C:
+						case <-se.ctx.Done():
+							return
+						}
+					}
+					if !se.resend(t, resend[i:i+n]) {
+						return
+					}
+					i += n
+					now = time.Now()
+				}
+				clear(resend) // drop the unit references
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				se.keyframeRequests.Add(1)
+				se.keyframeWanted.Store(true)
+			}
+		}
+	}
+}
+
+// resend sends packets again, as they were; false means the connection
+// is gone.
+func (se *session) resend(t *outTrack, pkts []sentPacket) bool {
+	se.srv.holdWrites()
+	defer se.srv.releaseWrites()
+	h := &t.resendHdr
+	for _, e := range pkts {
+		payloads, err := e.unit.RTPPayloads()
+		if err != nil || int(e.index) >= len(payloads) {
+			continue
+		}
+		*h = rtp.Header{
+			Version:        2,
+			Marker:         t.video && int(e.index) == len(payloads)-1,
+			SequenceNumber: e.seq,
+			Timestamp:      e.ts,
+		}
+		if err := t.track.writeRTP(h, payloads[e.index]); err != nil && errors.Is(err, io.ErrClosedPipe) {
+			return false
+		}
+		se.resent.Add(1)
+	}
+	return true
 }
 
 // outPTS maps a unit's stream PTS to this session's timeline: cached
