@@ -123,6 +123,9 @@ func (v *Vehicle) Send(ctx context.Context, c Command) error {
 				inProgress = true
 				timer.Reset(inProgressTimeout)
 			default:
+				if err := resultErr(a.result); errors.Is(err, ErrDenied) || errors.Is(err, ErrFailed) {
+					v.awaitRefusalReason(ctx, started)
+				}
 				e := v.commandError(c.ID, resultName(a.result), resultErr(a.result), started)
 				e.Attempts = attempt + 1
 				return e
@@ -140,6 +143,29 @@ func (v *Vehicle) Send(ctx context.Context, c Command) error {
 			timer.Reset(v.m.conf.CommandTimeout)
 		}
 	}
+}
+
+// severityWarning is MAV_SEVERITY_WARNING: texts this severe or worse explain a refusal.
+const severityWarning = 4
+
+// refusalReasonWait bounds how long a refusal waits for the STATUSTEXT that explains it. ArduPilot sends
+// the COMMAND_ACK at once and its queued texts ("PreArm: Need 3D Fix") a scheduler loop or more later,
+// so reading the texts when the ACK arrives races them.
+const refusalReasonWait = 300 * time.Millisecond
+
+// awaitRefusalReason returns once a WARNING-or-worse STATUSTEXT newer than since has arrived, or after
+// refusalReasonWait: some refusals (ArduPilot's TAKEOFF) come with no text at all.
+func (v *Vehicle) awaitRefusalReason(ctx context.Context, since time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, refusalReasonWait)
+	defer cancel()
+	_, _ = v.WaitState(ctx, func(s State) bool {
+		for _, st := range s.StatusTexts {
+			if !st.Time.Before(since) && st.Severity <= severityWarning {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func (v *Vehicle) sendCommandOnce(c Command, attempt int) error {
@@ -182,7 +208,7 @@ func (v *Vehicle) commandError(id uint16, result string, sentinel error, since t
 		v.mu.Lock()
 		var texts []string
 		for _, st := range v.state.StatusTexts {
-			if !st.Time.Before(since) && st.Severity <= 4 { // WARNING and worse explain a refusal
+			if !st.Time.Before(since) && st.Severity <= severityWarning { // WARNING and worse explain a refusal
 				texts = append(texts, st.Text)
 			}
 		}
