@@ -30,7 +30,7 @@ const (
 	camRTPClockHz    = 90000
 	// A large access unit is written camBurstPackets RTP packets at a
 	// time with short pauses, spread over at most half a frame interval: a
-	// 1.4 MB IDR sent as one burst of ~1000 packets overflows a UDP
+	// 1.4 MB IDR (a 720p picture of noise, all I_PCM) sent as one burst of ~1000 packets overflows a UDP
 	// reader's socket buffer (typically 208 KB, and loopback charges
 	// ~2.3 KB of it per 1.4 KB packet), while 32-packet bursts fit.
 	camBurstPackets = 32

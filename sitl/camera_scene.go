@@ -173,8 +173,8 @@ func camRGBLuma(r, g, b uint32) uint8 {
 	return uint8((299*r + 587*g + 114*b + 500) / 1000)
 }
 
-// camScene draws the simulated camera's picture: a static background (a
-// gradient, the label), a solid box bouncing over it and the time stamp.
+// camScene draws the simulated camera's picture: a static background (sky,
+// ground, the label), a solid box bouncing over it and the time stamp.
 // Only the box's edges and a few stamp cells change from one picture to
 // the next, which keeps the P pictures of the I_PCM/P_Skip encoder small.
 type camScene struct {
@@ -202,7 +202,7 @@ func newCamScene(w, h int, label string) (*camScene, error) {
 		cw:    camStampCellWidth(w),
 		lastX: -1,
 	}
-	s.box = max(16, min(w, h-camStampRows)/8) &^ 1
+	s.box = max(16, min(w, h-camStampRows)/5) &^ 1
 	s.vx = max(2, w/160) &^ 1
 	s.vy = max(2, h/180) &^ 1
 
@@ -222,19 +222,32 @@ func newCamScene(w, h int, label string) (*camScene, error) {
 
 	rect := image.Rect(0, 0, w, h)
 	s.bg = image.NewYCbCr(rect, image.YCbCrSubsampleRatio420)
+	// Sky above a horizon two fifths down, ground below: every row is one
+	// colour, so the encoder predicts the background from the macroblock to
+	// the left and the keyframe stays the size a real camera's is.
+	horizon := 2 * h / 5
 	for y := range h {
-		for x := range w {
-			// A diagonal luma ramp, kept inside the video range.
-			s.bg.Y[s.bg.YOffset(x, y)] = uint8(40 + 150*(x+2*y)/(w+2*h))
+		luma := uint8(170 - 60*y/max(1, horizon)) // bright sky darkening towards the horizon
+		if y >= horizon {
+			luma = uint8(70 + 50*(y-horizon)/max(1, h-horizon)) // ground lighter towards the camera
+		}
+		row := s.bg.Y[s.bg.YOffset(0, y):][:w]
+		for x := range row {
+			row[x] = luma
 		}
 	}
 	for cy := range (h + 1) / 2 {
+		cb, cr := uint8(150-20*cy/max(1, (h+1)/2)), uint8(118) // bluish sky
+		if 2*cy >= horizon {
+			cb, cr = 110, uint8(124+12*cy/max(1, (h+1)/2)) // brownish ground
+		}
+		i := s.bg.COffset(0, 2*cy)
 		for cx := range (w + 1) / 2 {
-			i := s.bg.COffset(2*cx, 2*cy)
-			s.bg.Cb[i] = uint8(108 + 40*cx/((w+1)/2))
-			s.bg.Cr[i] = uint8(148 - 40*cy/((h+1)/2))
+			s.bg.Cb[i+cx] = cb
+			s.bg.Cr[i+cx] = cr
 		}
 	}
+	s.drawTreeline(horizon)
 	camFillRect(s.bg, 0, 0, w, camStampRows, camStampBandLuma, camNeutralChroma, camNeutralChroma)
 	s.drawLabel(label)
 
@@ -325,6 +338,29 @@ func camCopyRect(dst, src *image.YCbCr, x, y, w, h int) {
 		i := dst.COffset(r.Min.X, yy)
 		copy(dst.Cb[i:i+cw], src.Cb[i:i+cw])
 		copy(dst.Cr[i:i+cw], src.Cr[i:i+cw])
+	}
+}
+
+// drawTreeline paints a band of fine, static texture along the horizon. No
+// prediction reproduces it, so it is what makes the keyframe weigh what a
+// real camera's does (about 120 KB at 1280x720, three times a P picture);
+// being static it costs the P pictures nothing until the box uncovers it.
+func (s *camScene) drawTreeline(horizon int) {
+	band := max(16, s.h/15) &^ 1
+	top := max(camStampRows, horizon-band)
+	for y := top; y < horizon; y++ {
+		row := s.bg.Y[s.bg.YOffset(0, y):][:s.w]
+		for x := range row {
+			// A fixed hash of the 2x2 cell: texture without a random source.
+			hsh := uint32(x/2)*73856093 ^ uint32(y/2)*19349663
+			row[x] = uint8(45 + (hsh>>9)%70)
+		}
+	}
+	for y := top &^ 1; y < horizon; y += 2 { // greenish
+		i := s.bg.COffset(0, y)
+		for cx := range (s.w + 1) / 2 {
+			s.bg.Cb[i+cx], s.bg.Cr[i+cx] = 112, 120
+		}
 	}
 }
 

@@ -328,8 +328,11 @@ func TestH264EncoderStructure(t *testing.T) {
 			if !mch264.IsRandomAccess(au) {
 				t.Fatalf("picture %d: not random access", i)
 			}
-			if n := len(au[2]); n < mbs*h264MBBytes {
-				t.Fatalf("IDR is %d bytes, less than the raw samples", n)
+			// A flat picture: the first macroblock has no neighbours to
+			// predict from and is I_PCM; every other one is predicted
+			// exactly, in a few bits.
+			if n := len(au[2]); n < h264MBBytes || n > h264MBBytes+2*mbs+32 {
+				t.Fatalf("flat IDR is %d bytes, want one I_PCM macroblock and %d predicted ones", n, mbs-1)
 			}
 		default:
 			if types != "[1]" {
@@ -665,4 +668,152 @@ func BenchmarkH264Encode720p(b *testing.B) {
 		b.ReportMetric(float64(pBytes)/float64(ps), "P-bytes")
 	}
 	b.ReportMetric(float64(total)/float64(frames)*8*30/1e6, "Mbit/s@30fps")
+}
+
+// h264TestPredictedPicture builds a w x h picture macroblock by macroblock
+// in raster order: each one is either random samples or exactly what an
+// Intra_16x16 luma mode and a chroma mode predict from the macroblocks
+// already built (written here from §8.3.3 and §8.3.4 without the encoder's
+// code, so the two readings of the spec check each other and FFmpeg checks
+// both). It returns how many macroblocks were made predictable.
+func h264TestPredictedPicture(rnd *rand.Rand, w, h int) (*image.YCbCr, int) {
+	pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	predicted := 0
+	// Sample accessors clamp nothing: w and h are multiples of 16 here.
+	type plane struct {
+		pix    []byte
+		stride int
+		size   int // 16 luma, 8 chroma
+	}
+	planes := func() []plane {
+		return []plane{{pic.Y, pic.YStride, 16}, {pic.Cb, pic.CStride, 8}, {pic.Cr, pic.CStride, 8}}
+	}
+	for mby := 0; mby < h/16; mby++ {
+		for mbx := 0; mbx < w/16; mbx++ {
+			if rnd.IntN(3) == 0 {
+				for _, p := range planes() {
+					x0, y0 := mbx*p.size, mby*p.size
+					flat := rnd.IntN(2) == 0 // flat random blocks give DC a chance later
+					v := byte(rnd.Uint32())
+					for y := y0; y < y0+p.size; y++ {
+						for x := x0; x < x0+p.size; x++ {
+							if !flat {
+								v = byte(rnd.Uint32())
+							}
+							p.pix[y*p.stride+x] = v
+						}
+					}
+				}
+				continue
+			}
+			predicted++
+			lumaMode, chromaMode := rnd.IntN(3), rnd.IntN(3) // luma: V H DC; chroma: DC H V
+			if mby == 0 && (lumaMode == 0 || chromaMode == 2) || mbx == 0 && (lumaMode == 1 || chromaMode == 1) {
+				lumaMode, chromaMode = 2, 0 // DC works with whatever is available
+			}
+			for pi, p := range planes() {
+				x0, y0, n := mbx*p.size, mby*p.size, p.size
+				at := func(x, y int) int { return int(p.pix[y*p.stride+x]) }
+				set := func(x, y, v int) { p.pix[y*p.stride+x] = byte(v) }
+				mode := lumaMode
+				if pi > 0 {
+					mode = [3]int{2, 1, 0}[chromaMode] // map chroma DC/H/V onto the luma numbering
+				}
+				switch mode {
+				case 0: // vertical
+					for y := range n {
+						for x := range n {
+							set(x0+x, y0+y, at(x0+x, y0-1))
+						}
+					}
+				case 1: // horizontal
+					for y := range n {
+						for x := range n {
+							set(x0+x, y0+y, at(x0-1, y0+y))
+						}
+					}
+				case 2: // DC: the whole block for luma, each 4x4 block for chroma
+					blk := n
+					if pi > 0 {
+						blk = 4
+					}
+					for by := 0; by < n; by += blk {
+						for bx := 0; bx < n; bx += blk {
+							haveTop, haveLeft := mby > 0, mbx > 0
+							if pi > 0 && bx > 0 && by == 0 && haveTop {
+								haveLeft = false
+							}
+							if pi > 0 && bx == 0 && by > 0 && haveLeft {
+								haveTop = false
+							}
+							sum, cnt := 0, 0
+							if haveTop {
+								for x := bx; x < bx+blk; x++ {
+									sum += at(x0+x, y0-1)
+								}
+								cnt += blk
+							}
+							if haveLeft {
+								for y := by; y < by+blk; y++ {
+									sum += at(x0-1, y0+y)
+								}
+								cnt += blk
+							}
+							dc := 128
+							if cnt > 0 {
+								dc = (sum + cnt/2) / cnt
+							}
+							for y := by; y < by+blk; y++ {
+								for x := bx; x < bx+blk; x++ {
+									set(x0+x, y0+y, dc)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return pic, predicted
+}
+
+// TestH264IntraPredictionLossless: IDRs made of random and predictable
+// macroblocks in every luma and chroma mode, next to I_PCM and predicted
+// neighbours (so every coeff_token table for an empty DC block is used),
+// decode in FFmpeg to exactly the source, and the predictable macroblocks
+// are coded in a few bits rather than as I_PCM.
+func TestH264IntraPredictionLossless(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 5))
+	for run := range 4 {
+		w, h := 16*(2+rnd.IntN(12)), 16*(2+rnd.IntN(8))
+		enc, err := NewH264Encoder(H264EncoderConfig{Width: w, Height: h, FPS: 25, GOP: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var aus [][][]byte
+		var src []*image.YCbCr
+		for range 3 {
+			pic, predicted := h264TestPredictedPicture(rnd, w, h)
+			au, idr, err := enc.Encode(pic)
+			if err != nil || !idr {
+				t.Fatalf("encode: %v, idr %v", err, idr)
+			}
+			pcm := (w/16)*(h/16) - predicted
+			if n := len(au[2]); n > pcm*(h264MBBytes+4)+predicted*2+64 {
+				t.Fatalf("run %d: IDR of %d I_PCM and %d predictable macroblocks is %d bytes: prediction missed",
+					run, pcm, predicted, n)
+			}
+			aus = append(aus, au)
+			src = append(src, h264TestClone(pic))
+		}
+		got := h264TestFFmpeg(t, aus, w, h)
+		if len(got) != len(src) {
+			t.Fatalf("run %d: decoded %d pictures, want %d", run, len(got), len(src))
+		}
+		for i := range got {
+			if !h264TestSamePicture(got[i], src[i]) {
+				t.Fatalf("run %d (%dx%d): picture %d differs from the source", run, w, h, i)
+			}
+		}
+	}
 }

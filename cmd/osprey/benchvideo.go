@@ -113,7 +113,7 @@ process's CPU and memory are read from /proc.`,
 	f.DurationVar(&window, "window", 10*time.Second, "how long to measure each count")
 	f.StringVar(&size, "size", "1280x720", "camera picture size")
 	f.IntVar(&fps, "fps", 30, "camera frame rate")
-	f.IntVar(&gop, "gop", 150, "camera frames between keyframes (150 at 720p30 is about 4 Mbit/s: a 1.4 MB keyframe every 5 s)")
+	f.IntVar(&gop, "gop", 150, "camera frames between keyframes (150 at 720p30 is about 4.2 Mbit/s: a 130 KB keyframe every 5 s)")
 	f.IntVar(&recvBuffer, "recv-buffer", 1<<20, "each viewer's UDP receive buffer in bytes (0: kernel default)")
 	f.Float64Var(&lossPct, "loss-threshold", 0.1, "packet or picture loss, in percent, that counts as loss starting")
 	f.DurationVar(&join, "join-interval", 0, "time between viewers' offers (0: as fast as 16 concurrent set-ups allow)")
