@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,7 @@ func newBenchVideoCmd() *cobra.Command {
 		relayWHEP  string
 		relayPID   int
 		relayLog   string
+		cpuProfile string
 	)
 	cmd := &cobra.Command{
 		Use:   "video",
@@ -103,6 +105,17 @@ process's CPU and memory are read from /proc.`,
 			if (relayWHEP == "") != (relayPID == 0) {
 				return usageError{errors.New("--relay-whep and --relay-pid go together")}
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return benchVideo(cmd.Context(), benchVideoConfig{counts: ns, window: window, width: w, height: h, fps: fps, gop: gop,
 				recvBuffer: recvBuffer, lossPct: lossPct, join: join, camAddr: camAddr, relayWHEP: relayWHEP, relayPID: relayPID, relayLog: relayLog},
 				cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -120,6 +133,7 @@ process's CPU and memory are read from /proc.`,
 	f.StringVar(&camAddr, "camera-addr", "", "TCP address the camera's RTSP server listens on (default: a free loopback port)")
 	f.StringVar(&relayWHEP, "relay-whep", "", "measure another relay: its WHEP URL for the camera's stream")
 	f.IntVar(&relayPID, "relay-pid", 0, "the other relay's process id, for its CPU and memory")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the relay, unless --relay-whep) to this file")
 	f.StringVar(&relayLog, "relay-log", "", "write osprey's relay log (a line per session, with its NACK figures) to this file")
 	return cmd
 }
