@@ -253,7 +253,7 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 	}
 
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "viewers\tok\trelay CPU\tper viewer\tRSS MiB\tper viewer\tviewers CPU\tMbit/s each\tpkt loss %\tpics missing %\tincomplete %\tfirst frame p50\tp99\tlate start\thop p50\thop p99\tref lag p50\t")
+	fmt.Fprintln(tw, "viewers\tok\trelay CPU\tper viewer\tRSS MiB\tper viewer\tviewers CPU\tMbit/s each\tpkt loss %\tpics missing %\tincomplete %\tfirst pkt p50\tfirst frame p50\tp99\tlate start\thop p50\thop p99\tref lag p50\t")
 	lossAt := 0
 	for _, row := range rows {
 		res := row.res
@@ -266,9 +266,9 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 		}
 		perCPU := (row.cpu - base.cpu) / float64(row.viewers)
 		perRSS := (row.rssMiB - base.rssMiB) / float64(row.viewers)
-		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%.2f%%\t%.1f\t%.2f\t%.0f%%\t%.2f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", row.viewers, res.Connected,
+		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%.2f%%\t%.1f\t%.2f\t%.0f%%\t%.2f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", row.viewers, res.Connected,
 			100*row.cpu, 100*perCPU, row.rssMiB, perRSS, 100*row.viewersCPU, res.MbpsPerViewer, res.LossPct, missing, incomplete,
-			msStr(res.TTFFMs.P50), msStr(res.TTFFMs.P99), res.LateStarts, msStr(res.HopMs.P50), msStr(res.HopMs.P99), msStr(res.RefLagMs.P50))
+			msStr(res.FirstPacketMs.P50), msStr(res.TTFFMs.P50), msStr(res.TTFFMs.P99), res.LateStarts, msStr(res.HopMs.P50), msStr(res.HopMs.P99), msStr(res.RefLagMs.P50))
 		if lossAt == 0 && (res.LossPct > cfg.lossPct || missing > cfg.lossPct || res.Failed > 0) {
 			lossAt = row.viewers
 		}
@@ -283,7 +283,8 @@ func benchVideo(ctx context.Context, cfg benchVideoConfig, out, log io.Writer) e
 		fmt.Fprintf(out, "no loss over %.2f%% up to %d viewers\n", cfg.lossPct, rows[len(rows)-1].viewers)
 	}
 	fmt.Fprintf(out, "CPU is a share of one core of %d: relay process only; the camera and the viewers run in their own processes.\n", runtime.NumCPU())
-	fmt.Fprintln(out, "first frame is POST to the first complete keyframe (late start: viewers that got pictures before one);")
+	fmt.Fprintln(out, "first pkt is POST to the first RTP packet (ICE and DTLS done); first frame is POST to the first complete keyframe")
+	fmt.Fprintln(out, "(late start: viewers that got pictures before one);")
 	fmt.Fprintln(out, "pics missing: pictures a viewer did not get whole (dropped by the relay or broken by a lost packet);")
 	fmt.Fprintln(out, "hop is each picture's arrival via the relay minus its arrival straight from the camera, both in the viewers' process;")
 	fmt.Fprintln(out, "ref lag (capture to arrival straight from the camera, from RTCP sender reports) stays small while that process keeps up.")

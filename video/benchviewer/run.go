@@ -91,8 +91,11 @@ type Result struct {
 	// TTFFMs is POST to the first complete keyframe. LateStarts counts
 	// viewers that received pictures (a broken keyframe, say) before
 	// their first complete keyframe.
-	TTFFMs     Percentiles `json:"ttffMs"`
-	LateStarts int         `json:"lateStarts"`
+	TTFFMs Percentiles `json:"ttffMs"`
+	// FirstPacketMs is POST to the first RTP packet: ICE and DTLS, which
+	// load both ends, before the relay can send anything.
+	FirstPacketMs Percentiles `json:"firstPacketMs"`
+	LateStarts    int         `json:"lateStarts"`
 	// HopMs is each picture's arrival through the relay minus its arrival
 	// straight from the camera, over the window's complete pictures.
 	HopMs Percentiles `json:"hopMs"`
@@ -266,7 +269,7 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 	}
 	res.RefFrames = len(expected)
 	seenErr := map[string]bool{}
-	var ttff, hop, age []float64
+	var ttff, firstPkt, hop, age []float64
 	var bytes uint64
 	for i, v := range viewers {
 		if errs[i] != nil || v == nil {
@@ -283,6 +286,7 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 		}
 		res.Connected++
 		ttff = append(ttff, ms(v.firstKeyAt.Sub(v.postAt)))
+		firstPkt = append(firstPkt, ms(v.firstPkt.Sub(v.postAt)))
 		if v.beforeKey > 0 {
 			res.LateStarts++
 		}
@@ -326,6 +330,7 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 		res.MbpsPerViewer = float64(bytes) * 8 / 1e6 / res.WindowS / float64(res.Connected)
 	}
 	res.TTFFMs = percentiles(ttff)
+	res.FirstPacketMs = percentiles(firstPkt)
 	res.HopMs = percentiles(hop)
 	res.AgeMs = percentiles(age)
 	res.RefLagMs = percentiles(refLag)

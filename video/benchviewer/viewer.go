@@ -34,6 +34,7 @@ type viewer struct {
 	counting *atomic.Bool // shared: inside the measurement window
 
 	postAt     time.Time
+	firstPkt   time.Time     // first RTP packet: the handshake is done; owned by the read loop
 	firstKey   chan struct{} // closed at the first complete keyframe
 	firstKeyAt time.Time     // set before firstKey is closed
 	readDone   chan struct{} // closed when the read loop ends (never, if no track came)
@@ -184,6 +185,9 @@ func (v *viewer) read(tr *webrtc.TrackRemote) {
 			continue
 		}
 		now := time.Now()
+		if v.firstPkt.IsZero() {
+			v.firstPkt = now
+		}
 		v.account(&pkt)
 		v.tracker.packet(&pkt, now)
 	}
