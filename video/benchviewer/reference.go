@@ -92,6 +92,15 @@ func (r *reference) frameCount() int {
 	return r.count
 }
 
+// arrival returns when the picture with this key came straight from the
+// camera, if it has.
+func (r *reference) arrival(key uint64) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rf, ok := r.frames[key]
+	return rf.at, ok
+}
+
 // close stops reading; the recorded arrivals stay readable.
 func (r *reference) close() { r.c.Close() }
 

@@ -31,10 +31,16 @@ import (
 const (
 	DefaultSetupConcurrency = 16
 	DefaultSetupTimeout     = 20 * time.Second
-	// settle is the pause between the last viewer's first keyframe and
-	// the window: the cached pictures sent on joining, and NACK repairs,
-	// are over by then.
+	// settle is the pause between the last viewer catching up and the
+	// window: NACK repairs of the catch-up are over by then.
 	settle = time.Second
+	// liveHop is how close behind the camera's direct path a viewer's
+	// picture must arrive for the viewer to count as caught up: a relay
+	// that sends a joining viewer the cached pictures since the last
+	// keyframe (osprey) is behind live until they, and the live pictures
+	// queued behind them, are through. The window measures the relay
+	// hop of viewers that are live; catching up is measured on its own.
+	liveHop = 100 * time.Millisecond
 	// edge is the margin at both ends of the window inside which a
 	// reference picture is not expected at the viewers yet (or any more).
 	edge = 500 * time.Millisecond
@@ -95,7 +101,13 @@ type Result struct {
 	// FirstPacketMs is POST to the first RTP packet: ICE and DTLS, which
 	// load both ends, before the relay can send anything.
 	FirstPacketMs Percentiles `json:"firstPacketMs"`
-	LateStarts    int         `json:"lateStarts"`
+	// CaughtUpMs is POST to the first picture that arrived less than
+	// liveHop after it came straight from the camera. NotCaughtUp counts
+	// the viewers with a keyframe that never got there before the
+	// window.
+	CaughtUpMs  Percentiles `json:"caughtUpMs"`
+	NotCaughtUp int         `json:"notCaughtUp"`
+	LateStarts  int         `json:"lateStarts"`
 	// HopMs is each picture's arrival through the relay minus its arrival
 	// straight from the camera, over the window's complete pictures.
 	HopMs Percentiles `json:"hopMs"`
@@ -187,7 +199,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			defer cancel()
 			// Only the negotiation is bounded: waiting for the keyframe
 			// costs nothing.
-			v, err := startViewer(sctx, cfg.WHEPURL, client, cfg.RecvBufferBytes, &counting)
+			v, err := startViewer(sctx, cfg.WHEPURL, client, cfg.RecvBufferBytes, &counting, ref.arrival)
 			<-sem
 			viewers[i] = v
 			if err == nil {
@@ -209,6 +221,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	cfg.Logf("%d of %d viewers have a keyframe after %.1f s", ok, cfg.Count, time.Since(setupStart).Seconds())
+	live := waitCaughtUp(ctx, viewers, errs, cfg.SetupTimeout)
+	cfg.Logf("%d of %d caught up with live after %.1f s", live, ok, time.Since(setupStart).Seconds())
 
 	// The window.
 	if err := sleepCtx(ctx, settle); err != nil {
@@ -233,6 +247,28 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.WindowS = end.Sub(start).Seconds()
 	summarise(&res, viewers, errs, ref.snapshot(), start, end)
 	return res, nil
+}
+
+// waitCaughtUp waits, at most timeout, for every viewer with a keyframe to
+// catch up with live, and returns how many did.
+func waitCaughtUp(ctx context.Context, viewers []*viewer, errs []error, timeout time.Duration) int {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	live := 0
+	for i, v := range viewers {
+		if errs[i] != nil || v == nil {
+			continue
+		}
+		select {
+		case <-v.caughtUp:
+			live++
+		case <-deadline.C:
+			return live
+		case <-ctx.Done():
+			return live
+		}
+	}
+	return live
 }
 
 // closeAll ends the viewers' sessions, a few at a time. Safe to call twice.
@@ -269,7 +305,7 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 	}
 	res.RefFrames = len(expected)
 	seenErr := map[string]bool{}
-	var ttff, firstPkt, hop, age []float64
+	var ttff, firstPkt, caughtUp, hop, age []float64
 	var bytes uint64
 	for i, v := range viewers {
 		if errs[i] != nil || v == nil {
@@ -287,6 +323,11 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 		res.Connected++
 		ttff = append(ttff, ms(v.firstKeyAt.Sub(v.postAt)))
 		firstPkt = append(firstPkt, ms(v.firstPkt.Sub(v.postAt)))
+		if v.caughtUpAt.IsZero() || v.caughtUpAt.After(start) {
+			res.NotCaughtUp++
+		} else {
+			caughtUp = append(caughtUp, ms(v.caughtUpAt.Sub(v.postAt)))
+		}
 		if v.beforeKey > 0 {
 			res.LateStarts++
 		}
@@ -331,6 +372,7 @@ func summarise(res *Result, viewers []*viewer, errs []error, refFrames map[uint6
 	}
 	res.TTFFMs = percentiles(ttff)
 	res.FirstPacketMs = percentiles(firstPkt)
+	res.CaughtUpMs = percentiles(caughtUp)
 	res.HopMs = percentiles(hop)
 	res.AgeMs = percentiles(age)
 	res.RefLagMs = percentiles(refLag)

@@ -281,6 +281,7 @@ func TestRunAgainstLocalWHEP(t *testing.T) {
 		join                 time.Duration
 	}{
 		{"clean, 40 ms late", 40 * time.Millisecond, 0, 0, 0},
+		{"300 ms late: never live", 300 * time.Millisecond, 0, 0, 0},
 		{"every 20th packet lost", 0, 20, 0, 0},
 		{"every 10th picture skipped", 0, 0, 10, 0},
 		{"joining 300 ms apart", 0, 0, 0, 300 * time.Millisecond},
@@ -305,8 +306,8 @@ func TestRunAgainstLocalWHEP(t *testing.T) {
 			began := time.Now()
 			res, err := Run(context.Background(), Config{
 				WHEPURL: srv.URL + "/whep", RTSPURL: cam.URL("sim/1"), Count: 3, Duration: 2 * time.Second,
-				JoinInterval: c.join,
-				OnWindow:     func(start bool) { windows = append(windows, start) },
+				JoinInterval: c.join, SetupTimeout: 5 * time.Second,
+				OnWindow: func(start bool) { windows = append(windows, start) },
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -329,6 +330,12 @@ func TestRunAgainstLocalWHEP(t *testing.T) {
 				t.Errorf("TTFF %+v, %d reference pictures, %.2f Mbit/s", res.TTFFMs, res.RefFrames, res.MbpsPerViewer)
 			}
 			switch {
+			case c.delay > liveHop:
+				// The window opens anyway, after the set-up timeout.
+				if res.NotCaughtUp != 3 || res.CaughtUpMs.Count != 0 || res.HopMs.P50 < 300 {
+					t.Errorf("%d not caught up, caught up %+v, hop %+v; want 3, none, p50 >= 300 ms",
+						res.NotCaughtUp, res.CaughtUpMs, res.HopMs)
+				}
 			case c.join > 0:
 				// Spaced joins land anywhere in the GOP, and this test
 				// server starts a viewer wherever it joins: only the
@@ -357,6 +364,9 @@ func TestRunAgainstLocalWHEP(t *testing.T) {
 				// report, 10 s into its stream: TestSummarise covers it.
 				if res.AgeMs.Count > 0 && res.AgeMs.P50 < res.HopMs.P50 {
 					t.Errorf("age %+v below hop %+v", res.AgeMs, res.HopMs)
+				}
+				if res.NotCaughtUp != 0 || res.CaughtUpMs.Count != 3 || res.CaughtUpMs.P50 < res.TTFFMs.P50 {
+					t.Errorf("caught up %+v (%d never), first frame %+v", res.CaughtUpMs, res.NotCaughtUp, res.TTFFMs)
 				}
 				if res.LateStarts != 0 || res.TTFFMs.Max > 5000 {
 					t.Errorf("TTFF %+v with %d late starts: the first keyframe sent was not taken", res.TTFFMs, res.LateStarts)

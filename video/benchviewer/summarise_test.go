@@ -21,6 +21,7 @@ func TestSummarise(t *testing.T) {
 	// broken; viewer B misses two and gets the rest 40 ms late.
 	a := &viewer{postAt: t0.Add(-time.Second), firstKeyAt: t0.Add(-700 * time.Millisecond), inWindow: true,
 		received: 95, minExt: 100, maxExt: 199, bytes: 125000}
+	a.caughtUpAt = t0.Add(-600 * time.Millisecond)
 	b := &viewer{postAt: t0.Add(-time.Second), firstKeyAt: t0.Add(-500 * time.Millisecond), inWindow: true,
 		received: 100, minExt: 0, maxExt: 99, bytes: 125000, beforeKey: 2}
 	for k, rf := range ref {
@@ -39,6 +40,10 @@ func TestSummarise(t *testing.T) {
 	}
 	if res.TTFFMs.P50 != 500 || res.TTFFMs.Max != 500 || res.TTFFMs.Count != 2 {
 		t.Errorf("TTFF %+v", res.TTFFMs)
+	}
+	// B never caught up before the window.
+	if res.CaughtUpMs.P50 != 400 || res.CaughtUpMs.Count != 1 || res.NotCaughtUp != 1 {
+		t.Errorf("caught up %+v, %d not", res.CaughtUpMs, res.NotCaughtUp)
 	}
 	if res.Packets != 195 || res.PacketsLost != 5 || res.LossPct != 100*5.0/200 {
 		t.Errorf("packets %d lost %d (%.2f%%)", res.Packets, res.PacketsLost, res.LossPct)

@@ -34,10 +34,13 @@ type viewer struct {
 	counting *atomic.Bool // shared: inside the measurement window
 
 	postAt     time.Time
-	firstPkt   time.Time     // first RTP packet: the handshake is done; owned by the read loop
-	firstKey   chan struct{} // closed at the first complete keyframe
-	firstKeyAt time.Time     // set before firstKey is closed
-	readDone   chan struct{} // closed when the read loop ends (never, if no track came)
+	firstPkt   time.Time                          // first RTP packet: the handshake is done; owned by the read loop
+	firstKey   chan struct{}                      // closed at the first complete keyframe
+	firstKeyAt time.Time                          // set before firstKey is closed
+	caughtUp   chan struct{}                      // closed at the first picture within liveHop of the camera's direct path
+	caughtUpAt time.Time                          // set before caughtUp is closed
+	arrival    func(key uint64) (time.Time, bool) // the reference's arrival of a picture
+	readDone   chan struct{}                      // closed when the read loop ends (never, if no track came)
 	gotTrack   atomic.Bool
 	closed     bool // set by closeAll, on Run's goroutine
 
@@ -45,6 +48,7 @@ type viewer struct {
 	tracker   frameTracker
 	frames    []frame
 	keyOnce   bool
+	liveOnce  bool
 	beforeKey int                  // pictures that arrived before the first complete keyframe
 	seen      [1 << 16 / 64]uint64 // sequence numbers counted in the window
 	received  uint64               // distinct packets in the window
@@ -65,8 +69,10 @@ func quietLogger() logging.LoggerFactory {
 
 // startViewer creates the PeerConnection, POSTs its offer to whepURL and
 // applies the answer. The caller closes the viewer whatever happens.
-func startViewer(ctx context.Context, whepURL string, client *http.Client, recvBuffer int, counting *atomic.Bool) (*viewer, error) {
-	v := &viewer{client: client, counting: counting, firstKey: make(chan struct{}), readDone: make(chan struct{})}
+func startViewer(ctx context.Context, whepURL string, client *http.Client, recvBuffer int, counting *atomic.Bool,
+	arrival func(uint64) (time.Time, bool)) (*viewer, error) {
+	v := &viewer{client: client, counting: counting, arrival: arrival,
+		firstKey: make(chan struct{}), caughtUp: make(chan struct{}), readDone: make(chan struct{})}
 	v.tracker.onFrame = v.onFrame
 
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -231,6 +237,15 @@ func (v *viewer) onFrame(f frame) {
 		v.keyOnce = true
 		v.firstKeyAt = f.at
 		close(v.firstKey)
+	}
+	// Caught up: the pictures cached at joining are behind it, and so are
+	// the live ones that queued behind them.
+	if v.keyOnce && !v.liveOnce && f.complete {
+		if at, ok := v.arrival(f.key); ok && f.at.Sub(at) <= liveHop {
+			v.liveOnce = true
+			v.caughtUpAt = f.at
+			close(v.caughtUp)
+		}
 	}
 }
 

@@ -65,6 +65,7 @@ type session struct {
 	joined  time.Time   // when the reader was last added
 	joining bool        // counted in Server.joining
 	lastSR  time.Time
+	began   time.Time // the offer's arrival
 	started bool
 	offset  time.Duration // stream PTS minus session PTS
 	prevOut time.Duration // last video PTS sent
@@ -93,6 +94,7 @@ func (s *Server) startSession(reqCtx context.Context, stream *video.Stream, offe
 		connected:  make(chan struct{}),
 		done:       make(chan struct{}),
 		pace:       newPacer(liveMaxBytesPerS, liveBurstBytes),
+		began:      time.Now(),
 	}
 
 	s.mu.Lock()
@@ -246,6 +248,10 @@ func (se *session) run() {
 	select {
 	case <-se.connected:
 		setup.Stop()
+		// The handshake's length tells a slow viewer (or a herd of
+		// them) from a slow relay: answering takes a few milliseconds.
+		s.cfg.Logf("whep: %s: session %s…: connected %s after the offer", se.streamName, se.id[:8],
+			time.Since(se.began).Round(100*time.Microsecond))
 	case <-se.ctx.Done():
 		setup.Stop()
 		return
