@@ -39,7 +39,8 @@ bench: build ## print performance figures (asserts nothing about time)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 	./$(BIN) bench telemetry --vehicles 100,500,1000
 	./$(BIN) bench ws --vehicles 200 --clients 1,10,50
-	./$(BIN) bench video --viewers 1,50,100,200
+	./$(BIN) bench video --viewers 1,50,100,200,300
+	./$(BIN) bench video --viewers 50,200 --join-interval 100ms
 
 lint: ## gofmt, go vet, staticcheck (pinned)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
