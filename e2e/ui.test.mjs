@@ -322,9 +322,14 @@ async function main() {
             return v && v.readyState >= 2 && v.getVideoPlaybackQuality().totalVideoFrames > 0 && v.videoWidth > 0;
           }, name, { timeout: 20000 });
           check(/^V\d+$/.test(await tile.locator('.tile-vehicle').textContent()), `${name} does not name its vehicle`);
+          // The relay's measured rate and size, from the stream list (refreshed every few seconds).
+          await waitText(tile.locator('.tile-info'), /\d+×\d+ · .*\d Mb\/s/);
         }
         for (const name of offline) {
-          await page.locator(`#video-wall .tile[data-stream="${name}"] .badge-offline`).waitFor({ timeout: 20000 });
+          const tile = page.locator(`#video-wall .tile[data-stream="${name}"]`);
+          await tile.locator('.badge-offline').waitFor({ timeout: 20000 });
+          // The source's own error, not a generic line: the operator sees why.
+          await waitText(tile.locator('.tile-detail'), /refused/i);
         }
         await waitText(page.locator('#stream-count'), new RegExp(`^${live.length + offline.length}$`));
         // Enlarge one, then back to the wall.

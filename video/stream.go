@@ -267,7 +267,7 @@ type StreamInfo struct {
 	State State  `json:"state"`
 	// Since is when the stream entered State.
 	Since     time.Time `json:"since"`
-	LastError string    `json:"lastError,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
 	// Epoch counts source sessions.
 	Epoch int `json:"epoch"`
 	// Video and Audio are codec names, empty when absent or offline.
@@ -278,7 +278,7 @@ type StreamInfo struct {
 	Height int `json:"height,omitempty"`
 	// FPS and BitrateBPS are measured over the last second.
 	FPS        float64 `json:"fps"`
-	BitrateBPS int64   `json:"bitrateBps"`
+	BitrateBPS int64   `json:"bitrate_bps"`
 	// Readers counts attached readers: viewers, re-publishers, recorders.
 	Readers int `json:"readers"`
 	// Units counts published units; BadUnits those dropped as broken;
@@ -286,10 +286,10 @@ type StreamInfo struct {
 	// DecodeErrors RTP depacketizing errors the source reported;
 	// ReaderDrops units slow readers dropped.
 	Units        uint64 `json:"units"`
-	BadUnits     uint64 `json:"badUnits"`
-	DroppedNALUs uint64 `json:"droppedNalus"`
-	DecodeErrors uint64 `json:"decodeErrors"`
-	ReaderDrops  uint64 `json:"readerDrops"`
+	BadUnits     uint64 `json:"bad_units"`
+	DroppedNALUs uint64 `json:"dropped_nalus"`
+	DecodeErrors uint64 `json:"decode_errors"`
+	ReaderDrops  uint64 `json:"reader_drops"`
 }
 
 // AddReader attaches a reader with a queue of queueLen units (zero means

@@ -93,46 +93,46 @@ type Result struct {
 	Connected int      `json:"connected"` // got a first keyframe
 	Failed    int      `json:"failed"`
 	Errors    []string `json:"errors,omitempty"` // a few distinct failures
-	WindowS   float64  `json:"windowS"`
+	WindowS   float64  `json:"window_s"`
 	// TTFFMs is POST to the first complete keyframe. LateStarts counts
 	// viewers that received pictures (a broken keyframe, say) before
 	// their first complete keyframe.
-	TTFFMs Percentiles `json:"ttffMs"`
+	TTFFMs Percentiles `json:"ttff_ms"`
 	// FirstPacketMs is POST to the first RTP packet: ICE and DTLS, which
 	// load both ends, before the relay can send anything.
-	FirstPacketMs Percentiles `json:"firstPacketMs"`
+	FirstPacketMs Percentiles `json:"first_packet_ms"`
 	// CaughtUpMs is POST to the first picture that arrived less than
 	// liveHop after it came straight from the camera. NotCaughtUp counts
 	// the viewers with a keyframe that never got there before the
 	// window.
-	CaughtUpMs  Percentiles `json:"caughtUpMs"`
-	NotCaughtUp int         `json:"notCaughtUp"`
-	LateStarts  int         `json:"lateStarts"`
+	CaughtUpMs  Percentiles `json:"caught_up_ms"`
+	NotCaughtUp int         `json:"not_caught_up"`
+	LateStarts  int         `json:"late_starts"`
 	// HopMs is each picture's arrival through the relay minus its arrival
 	// straight from the camera, over the window's complete pictures.
-	HopMs Percentiles `json:"hopMs"`
+	HopMs Percentiles `json:"hop_ms"`
 	// AgeMs is each picture's arrival through the relay minus its capture
 	// time (the camera's RTCP sender reports; camera and viewers share
 	// the machine's clock). RefLagMs is the same for the reference: when
 	// it grows, this process is not keeping up and HopMs understates.
-	AgeMs    Percentiles `json:"ageMs"`
-	RefLagMs Percentiles `json:"refLagMs"`
+	AgeMs    Percentiles `json:"age_ms"`
+	RefLagMs Percentiles `json:"ref_lag_ms"`
 	// Packets and PacketsLost sum the viewers' RTP packets in the window
 	// and the sequence numbers that never arrived (after NACK repair).
 	Packets     uint64  `json:"packets"`
-	PacketsLost uint64  `json:"packetsLost"`
-	LossPct     float64 `json:"lossPct"`
+	PacketsLost uint64  `json:"packets_lost"`
+	LossPct     float64 `json:"loss_pct"`
 	// Frames counts the viewers' pictures in the window, FramesIncomplete
 	// those with a missing packet, and FramesMissing the reference's
 	// pictures a viewer did not get whole (the relay dropped them for a
 	// slow viewer, or a packet was lost), out of FramesExpected: the
 	// RefFrames inside the window times the viewers connected.
 	Frames           uint64  `json:"frames"`
-	FramesIncomplete uint64  `json:"framesIncomplete"`
-	FramesMissing    uint64  `json:"framesMissing"`
-	FramesExpected   uint64  `json:"framesExpected"`
-	RefFrames        int     `json:"refFrames"`
-	MbpsPerViewer    float64 `json:"mbpsPerViewer"`
+	FramesIncomplete uint64  `json:"frames_incomplete"`
+	FramesMissing    uint64  `json:"frames_missing"`
+	FramesExpected   uint64  `json:"frames_expected"`
+	RefFrames        int     `json:"ref_frames"`
+	MbpsPerViewer    float64 `json:"mbps_per_viewer"`
 }
 
 // Run starts the reference and cfg.Count viewers, measures over the

@@ -51,7 +51,7 @@ type recordingJSON struct {
 	Stream    string    `json:"stream"`
 	File      string    `json:"file"`
 	Start     time.Time `json:"start"`
-	DurationS float64   `json:"durationS"`
+	DurationS float64   `json:"duration_s"`
 	Bytes     int64     `json:"bytes"`
 	// URL is the download path, relative to the server.
 	URL string `json:"url"`

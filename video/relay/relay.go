@@ -61,7 +61,7 @@ type Config struct {
 type StreamInfo struct {
 	video.StreamInfo
 	// VehicleSystemID is the camera's vehicle, 0 if none.
-	VehicleSystemID int `json:"vehicleSystemId,omitempty"`
+	VehicleSystemID int `json:"vehicle_system_id,omitempty"`
 	// Source is the camera URL with any password hidden.
 	Source string `json:"source"`
 	// WHEP is the path viewers POST offers to.

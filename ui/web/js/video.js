@@ -350,19 +350,19 @@ export class VideoWall {
     let detail = t.detail;
     if (s.state === 'offline') {
       state = 'offline';
-      detail = s.lastError || detail || 'source offline';
+      detail = s.last_error || detail || 'source offline';
     } else if (t.playerState === 'offline' || t.playerState === 'error') {
       state = t.playerState === 'error' ? 'retrying' : 'offline';
     }
     t.tile.dataset.state = state;
     t.badge.className = `badge badge-${state}`;
     t.badge.textContent = state.toUpperCase();
-    t.vehicle.textContent = s.vehicleSystemId ? `V${s.vehicleSystemId}` : '';
-    t.vehicle.title = s.vehicleSystemId ? `Camera on vehicle ${s.vehicleSystemId}` : 'Not on a vehicle';
+    t.vehicle.textContent = s.vehicle_system_id ? `V${s.vehicle_system_id}` : '';
+    t.vehicle.title = s.vehicle_system_id ? `Camera on vehicle ${s.vehicle_system_id}` : 'Not on a vehicle';
     const parts = [];
     if (s.width && s.height) parts.push(`${s.width}×${s.height}`);
     if (s.fps) parts.push(`${num(s.fps, 0)} fps`);
-    if (s.bitrateBps) parts.push(`${num(s.bitrateBps / 1e6, 1)} Mb/s`);
+    if (s.bitrate_bps) parts.push(`${num(s.bitrate_bps / 1e6, 1)} Mb/s`);
     if (Number.isFinite(s.readers)) parts.push(`${s.readers} reader${s.readers === 1 ? '' : 's'}`);
     t.info.textContent = parts.join(' · ');
     t.overlay.hidden = state === 'live';
