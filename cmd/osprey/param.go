@@ -18,7 +18,7 @@ func newParamCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "param",
 		Short: "Read, change, save and load a vehicle's parameters",
-		Long: `Read and change autopilot parameters straight over a link.
+		Long: `Read and change autopilot parameters over a link, or through a running osprey server with --server.
 
 A download asks again for every parameter a lossy radio dropped, so it finishes instead of stalling
 at 99 %. A set is confirmed by the value the vehicle sends back. Files are written in Mission Planner
@@ -27,28 +27,23 @@ at 99 %. A set is confirmed by the value the vehicle sends back. Files are writt
   osprey param get WPNAV_SPEED --link tcpc:127.0.0.1:5760
   osprey param set WPNAV_SPEED 800 --link tcpc:127.0.0.1:5760
   osprey param save copter.param --link tcpc:127.0.0.1:5760
-  osprey param load copter.param --link tcpc:127.0.0.1:5760`,
+  osprey param load copter.param --link tcpc:127.0.0.1:5760
+
+  # through a running server (osprey serve, osprey demo)
+  osprey param get RTL_ALT --server http://127.0.0.1:8080 --vehicle 2 --json`,
 	}
-	with := func(use, short string, args cobra.PositionalArgs, do func(cmd *cobra.Command, f *linkFlags, v *mavlink.Vehicle, args []string) error) (*cobra.Command, *linkFlags) {
+	with := func(use, short string, args cobra.PositionalArgs, do func(cmd *cobra.Command, f *linkFlags, v paramHandle, args []string) error) (*cobra.Command, *linkFlags) {
 		f := &linkFlags{}
 		c := &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			cmd.SetContext(ctx)
-			if f.server() != "" {
-				return errNotOverServer("osprey param")
-			}
-			m, v, err := f.connectLink(ctx)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			return do(cmd, f, v, args)
+			return f.withSession(cmd, func(ctx context.Context, sess session) error {
+				cmd.SetContext(ctx)
+				return do(cmd, f, sess.params(), args)
+			})
 		}}
 		f.register(c)
 		return c, f
 	}
-	list, _ := with("list", "Download and print every parameter", cobra.NoArgs, func(cmd *cobra.Command, f *linkFlags, v *mavlink.Vehicle, _ []string) error {
+	list, _ := with("list", "Download and print every parameter", cobra.NoArgs, func(cmd *cobra.Command, f *linkFlags, v paramHandle, _ []string) error {
 		params, err := download(cmd.Context(), v, f.json)
 		if err != nil {
 			return err
@@ -62,7 +57,7 @@ at 99 %. A set is confirmed by the value the vehicle sends back. Files are writt
 		}
 		return tw.Flush()
 	})
-	get, _ := with("get NAME", "Read one parameter from the vehicle", cobra.ExactArgs(1), func(cmd *cobra.Command, f *linkFlags, v *mavlink.Vehicle, args []string) error {
+	get, _ := with("get NAME", "Read one parameter from the vehicle", cobra.ExactArgs(1), func(cmd *cobra.Command, f *linkFlags, v paramHandle, args []string) error {
 		p, err := v.GetParam(cmd.Context(), args[0])
 		if errors.Is(err, mavlink.ErrTimeout) {
 			err = fmt.Errorf("%w (is %s a parameter of this vehicle?)", err, args[0])
@@ -76,7 +71,7 @@ at 99 %. A set is confirmed by the value the vehicle sends back. Files are writt
 		fmt.Fprintf(cmd.OutOrStdout(), "%s = %s\n", p.Name, strconv.FormatFloat(p.Value, 'g', -1, 32))
 		return nil
 	})
-	set, _ := with("set NAME VALUE", "Change one parameter, confirmed by the vehicle's echo", cobra.ExactArgs(2), func(cmd *cobra.Command, f *linkFlags, v *mavlink.Vehicle, args []string) error {
+	set, _ := with("set NAME VALUE", "Change one parameter, confirmed by the vehicle's echo", cobra.ExactArgs(2), func(cmd *cobra.Command, f *linkFlags, v paramHandle, args []string) error {
 		val, err := parseFloatArg("value", args[1])
 		if err != nil {
 			return err
@@ -92,7 +87,7 @@ at 99 %. A set is confirmed by the value the vehicle sends back. Files are writt
 		return nil
 	})
 	var format string
-	save, _ := with("save FILE", "Download every parameter into a file", cobra.ExactArgs(1), func(cmd *cobra.Command, f *linkFlags, v *mavlink.Vehicle, args []string) error {
+	save, _ := with("save FILE", "Download every parameter into a file", cobra.ExactArgs(1), func(cmd *cobra.Command, f *linkFlags, v paramHandle, args []string) error {
 		ff := mavlink.ParamFileFormat(format)
 		if ff != mavlink.MissionPlannerFormat && ff != mavlink.QGCFormat {
 			return usageError{fmt.Errorf("--format %q: want missionplanner or qgc", format)}
@@ -126,7 +121,7 @@ at 99 %. A set is confirmed by the value the vehicle sends back. Files are writt
 		return nil
 	})
 	save.Flags().StringVar(&format, "format", string(mavlink.MissionPlannerFormat), "file format: missionplanner or qgc")
-	load, _ := with("load FILE", "Set every parameter in a file that differs on the vehicle", cobra.ExactArgs(1), func(cmd *cobra.Command, f *linkFlags, v *mavlink.Vehicle, args []string) error {
+	load, _ := with("load FILE", "Set every parameter in a file that differs on the vehicle", cobra.ExactArgs(1), func(cmd *cobra.Command, f *linkFlags, v paramHandle, args []string) error {
 		in, err := os.Open(args[0])
 		if err != nil {
 			return err
@@ -173,7 +168,7 @@ at 99 %. A set is confirmed by the value the vehicle sends back. Files are writt
 }
 
 // download fetches every parameter with a progress bar on a terminal.
-func download(ctx context.Context, v *mavlink.Vehicle, quiet bool) ([]mavlink.Param, error) {
+func download(ctx context.Context, v paramHandle, quiet bool) ([]mavlink.Param, error) {
 	var bar *progressbar.ProgressBar
 	progress := func(got, total int) {
 		if quiet || !stderrIsTerminal() {

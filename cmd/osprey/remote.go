@@ -197,6 +197,35 @@ func (v *remoteVehicle) MissionStart(ctx context.Context) error {
 	return v.command(ctx, "mission_start", map[string]any{})
 }
 
+// DownloadParams has the server fetch the whole list from the vehicle afresh. The server reports no
+// progress while it does, so progress is called once, at the end.
+func (v *remoteVehicle) DownloadParams(ctx context.Context, progress func(got, total int)) ([]mavlink.Param, error) {
+	var params []mavlink.Param
+	if err := v.c.do(ctx, "GET", "/api/v1/vehicles/"+v.ref+"/params?refresh=1", "", nil, &params, v.id, ""); err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		progress(len(params), len(params))
+	}
+	return params, nil
+}
+
+func (v *remoteVehicle) GetParam(ctx context.Context, name string) (mavlink.Param, error) {
+	var p mavlink.Param
+	err := v.c.do(ctx, "GET", "/api/v1/vehicles/"+v.ref+"/params/"+url.PathEscape(name), "", nil, &p, v.id, "")
+	return p, err
+}
+
+func (v *remoteVehicle) SetParam(ctx context.Context, name string, value float64) (mavlink.Param, error) {
+	b, err := json.Marshal(map[string]float64{"value": value})
+	if err != nil {
+		return mavlink.Param{}, fmt.Errorf("%w: %s = %v", mavlink.ErrBadArgument, name, err) // NaN or Inf
+	}
+	var p mavlink.Param
+	err = v.c.do(ctx, "PUT", "/api/v1/vehicles/"+v.ref+"/params/"+url.PathEscape(name), "application/json", b, &p, v.id, "")
+	return p, err
+}
+
 // remoteSession is a command's connection through a server.
 type remoteSession struct {
 	v *remoteVehicle
@@ -235,6 +264,7 @@ func connectRemote(ctx context.Context, server string, id int) (*remoteSession, 
 }
 
 func (s *remoteSession) vehicle() vehicleHandle { return s.v }
+func (s *remoteSession) params() paramHandle    { return s.v }
 func (s *remoteSession) close()                 {}
 
 // uploadPlan validates locally with the command's limits, then has the server validate (with its own

@@ -53,8 +53,37 @@ func TestCommandsThroughAServer(t *testing.T) {
 	if out, code = runCLI(t, ctx, append([]string{"vehicle", "arm", "--vehicle", "9"}, srv...)...); code != exitNoReply {
 		t.Fatalf("unknown vehicle: exit %d: %s", code, out)
 	}
-	if out, code = runCLI(t, ctx, append([]string{"param", "list", "--vehicle", "1"}, srv...)...); code != exitUsage || !strings.Contains(out, "--link") {
-		t.Fatalf("param over --server: exit %d: %s", code, out)
+
+	// Parameters: set, read back, save, change, load the saved file back, list.
+	if out, code = runCLI(t, ctx, append([]string{"param", "set", "RTL_ALT", "2500", "--vehicle", "2", "--json"}, srv...)...); code != exitOK ||
+		!strings.Contains(out, `"value": 2500`) {
+		t.Fatalf("param set: exit %d: %s", code, out)
+	}
+	if out, code = runCLI(t, ctx, append([]string{"param", "get", "RTL_ALT", "--vehicle", "2"}, srv...)...); code != exitOK || out != "RTL_ALT = 2500\n" {
+		t.Fatalf("param get: exit %d: %q", code, out)
+	}
+	if out, code = runCLI(t, ctx, append([]string{"param", "get", "NO_SUCH_PARAM", "--vehicle", "2", "--timeout", "10s"}, srv...)...); code != exitNoReply ||
+		!strings.Contains(out, "NO_SUCH_PARAM") {
+		t.Fatalf("unknown param: exit %d: %s", code, out)
+	}
+	saved := filepath.Join(t.TempDir(), "v2.param")
+	if out, code = runCLI(t, ctx, append([]string{"param", "save", saved, "--vehicle", "2"}, srv...)...); code != exitOK {
+		t.Fatalf("param save: exit %d: %s", code, out)
+	}
+	if b, err := os.ReadFile(saved); err != nil || !strings.Contains(string(b), "RTL_ALT,2500\n") {
+		t.Fatalf("saved file: %v\n%s", err, b)
+	}
+	if out, code = runCLI(t, ctx, append([]string{"param", "set", "RTL_ALT", "3000", "--vehicle", "2"}, srv...)...); code != exitOK {
+		t.Fatalf("param set: exit %d: %s", code, out)
+	}
+	if out, code = runCLI(t, ctx, append([]string{"param", "load", saved, "--vehicle", "2", "--json"}, srv...)...); code != exitOK ||
+		!strings.Contains(out, `"changed": [`+"\n"+`    "RTL_ALT"`+"\n  ]") {
+		t.Fatalf("param load: exit %d: %s", code, out)
+	}
+	var params []map[string]any
+	out, code = runCLI(t, ctx, append([]string{"param", "list", "--vehicle", "2", "--json"}, srv...)...)
+	if err := json.Unmarshal([]byte(out), &params); code != exitOK || err != nil || len(params) < 50 {
+		t.Fatalf("param list: exit %d, %d params, %v", code, len(params), err)
 	}
 
 	// A whole patrol through the server.

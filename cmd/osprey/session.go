@@ -27,9 +27,19 @@ type vehicleHandle interface {
 	MissionStart(ctx context.Context) error
 }
 
+// paramHandle is what the param commands need of a vehicle: *mavlink.Vehicle over a link, the server's
+// API through one.
+type paramHandle interface {
+	State() mavlink.State
+	DownloadParams(ctx context.Context, progress func(got, total int)) ([]mavlink.Param, error)
+	GetParam(ctx context.Context, name string) (mavlink.Param, error)
+	SetParam(ctx context.Context, name string, value float64) (mavlink.Param, error)
+}
+
 // session is one command's connection to a vehicle, with what mission transfers and patrols need.
 type session interface {
 	vehicle() vehicleHandle
+	params() paramHandle
 	uploadPlan(ctx context.Context, p *mission.Plan, vf validateFlags, quiet bool) (mission.Report, error)
 	downloadPlan(ctx context.Context, quiet bool) (*mission.Plan, error)
 	clearMission(ctx context.Context, all bool) error
@@ -54,6 +64,7 @@ type linkSession struct {
 }
 
 func (s *linkSession) vehicle() vehicleHandle { return s.v }
+func (s *linkSession) params() paramHandle    { return s.v }
 func (s *linkSession) close()                 { s.m.Close() }
 
 func (s *linkSession) uploadPlan(ctx context.Context, p *mission.Plan, vf validateFlags, quiet bool) (mission.Report, error) {
