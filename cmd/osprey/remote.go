@@ -291,10 +291,7 @@ func (s *remoteSession) downloadPlan(ctx context.Context, _ bool) (*mission.Plan
 }
 
 func (s *remoteSession) clearMission(ctx context.Context, all bool) error {
-	if all {
-		return errNotOverServer("clearing the fence and rally points")
-	}
-	return s.v.c.do(ctx, "DELETE", "/api/v1/vehicles/"+s.v.ref+"/mission", "", nil, nil, s.v.id, "mission clear")
+	return s.v.c.do(ctx, "DELETE", "/api/v1/vehicles/"+s.v.ref+"/mission?all="+strconv.FormatBool(all), "", nil, nil, s.v.id, "mission clear")
 }
 
 // watch follows the server's live socket: it keeps the vehicle's state fresh and forwards its events.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ospreygcs/osprey/mission"
 )
 
 // TestCommandsThroughAServer: vehicle, mission and patrol commands work through a running server with
@@ -113,5 +115,63 @@ func TestCommandsThroughAServer(t *testing.T) {
 	b, err := os.ReadFile(file)
 	if err != nil || strings.Count(string(b), "\n") < 4 {
 		t.Fatalf("downloaded plan: %v\n%s", err, b)
+	}
+
+	// The same mission with a geofence and a rally point goes up; mission clear --all takes all three down.
+	p, err := mission.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at mission.LatLon // a waypoint of the patrol: the fence around it holds the whole patrol
+	for _, it := range p.Items {
+		if it.LatDeg != 0 {
+			at = mission.LatLon{LatDeg: it.LatDeg, LonDeg: it.LonDeg}
+		}
+	}
+	p.Fence.Circles = []mission.FenceCircle{{Inclusion: true, Center: at, RadiusM: 3000}}
+	p.Rally = []mission.RallyPoint{{LatDeg: at.LatDeg + 0.001, LonDeg: at.LonDeg, AltM: 30}}
+	fenced := filepath.Join(t.TempDir(), "fenced.plan")
+	savePlan(t, fenced, p)
+	if out, code = runCLI(t, ctx, append([]string{"mission", "upload", fenced, "--vehicle", "1"}, srv...)...); code != exitOK {
+		t.Fatalf("upload with a fence: exit %d: %s", code, out)
+	}
+	back := downloadPlan(t, ctx, srv)
+	if len(back.Items) == 0 || len(back.Fence.Circles) != 1 || len(back.Rally) != 1 {
+		t.Fatalf("read back %d items, fence %+v, %d rally points", len(back.Items), back.Fence, len(back.Rally))
+	}
+	if out, code = runCLI(t, ctx, append([]string{"mission", "clear", "--all", "--vehicle", "1"}, srv...)...); code != exitOK {
+		t.Fatalf("clear --all: exit %d: %s", code, out)
+	}
+	back = downloadPlan(t, ctx, srv)
+	if len(back.Items) != 0 || !back.Fence.Empty() || len(back.Rally) != 0 {
+		t.Fatalf("after clear --all: %d items, fence %+v, %d rally points", len(back.Items), back.Fence, len(back.Rally))
+	}
+}
+
+// downloadPlan reads vehicle 1's mission, fence and rally points through the CLI.
+func downloadPlan(t *testing.T, ctx context.Context, srv []string) *mission.Plan {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "back.plan")
+	if out, code := runCLI(t, ctx, append([]string{"mission", "download", file, "--vehicle", "1"}, srv...)...); code != exitOK {
+		t.Fatalf("download: exit %d: %s", code, out)
+	}
+	p, err := mission.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func savePlan(t *testing.T, path string, p *mission.Plan) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mission.WritePlan(f, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -193,6 +193,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"plan to an unknown vehicle", "POST", "/api/v1/vehicles/42/mission", "", tooHighPlan, 404, "no such vehicle"},
 		{"unknown plan", "GET", "/api/v1/plans/nope", "", "", 404, "not found"},
 		{"unknown plan to a vehicle", "POST", "/api/v1/vehicles/1/mission?plan=nope", "", "", 404, "not found"},
+		{"clear with a bad all flag", "DELETE", "/api/v1/vehicles/1/mission?all=maybe", "", "", 400, "want true or false"},
 		{"bad plan version", "GET", "/api/v1/plans/x?version=zero", "", "", 400, "version"},
 		{"unknown flight", "GET", "/api/v1/flights/99", "", "", 404, "not found"},
 		{"oversized plan", "POST", "/api/v1/plans/x", "", strings.Repeat("x", 10000), 413, "larger than"},

@@ -362,11 +362,26 @@ func (s *Server) clearMission(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	types := []missionxfer.Type{missionxfer.Mission}
+	switch all := r.URL.Query().Get("all"); all {
+	case "", "false", "0":
+	case "true", "1":
+		types = append(types, missionxfer.Fence, missionxfer.Rally)
+	default:
+		writeError(w, http.StatusBadRequest, "all=%q: want true or false", all)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), transferTimeout)
 	defer cancel()
-	if err := missionxfer.Clear(ctx, v, missionxfer.Mission, missionxfer.Options{}); err != nil {
-		writeTransferError(w, err)
-		return
+	for i, t := range types {
+		if err := missionxfer.Clear(ctx, v, t, missionxfer.Options{}); err != nil {
+			if i > 0 {
+				// Say what is already gone: an operator must not believe a fence still stands.
+				err = fmt.Errorf("%w (cleared: %v; not cleared: %v)", err, types[:i], types[i:])
+			}
+			writeTransferError(w, err)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
