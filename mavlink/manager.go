@@ -10,6 +10,7 @@ import (
 
 	"github.com/bluenviron/gomavlib/v3/pkg/dialect"
 	apm "github.com/bluenviron/gomavlib/v3/pkg/dialects/ardupilotmega"
+	"github.com/bluenviron/gomavlib/v3/pkg/message"
 
 	"github.com/ospreygcs/osprey/internal/clock"
 )
@@ -221,6 +222,16 @@ func (m *Manager) handleFrame(l *Link, f receivedFrame) {
 		v = m.addVehicle(key, f.frame.GetComponentID(), now)
 	}
 	v.onFrame(l, f, now)
+}
+
+// tapSent shows the taps a message sent to a vehicle.
+func (m *Manager) tapSent(to vehicleKey, msg message.Message) {
+	now := m.clock.Now()
+	m.tapsMu.RLock()
+	defer m.tapsMu.RUnlock()
+	for _, t := range m.taps {
+		t.onSent(to, msg, now)
+	}
 }
 
 func (m *Manager) addVehicle(key vehicleKey, comp byte, now time.Time) *Vehicle {

@@ -310,6 +310,9 @@ func TestTlogRecordAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := v.SetMode(ctx, "GUIDED"); err != nil {
+		t.Fatal(err)
+	}
 	live := waitState(t, ctx, v, "a position and two heartbeats", func(s mavlink.State) bool {
 		return s.HasPosition && s.Links[0].Received > 20
 	})
@@ -331,11 +334,22 @@ func TestTlogRecordAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := v.GetParam(ctx, "RTL_ALT"); err != nil {
+		t.Fatal(err)
+	}
 	waitState(t, ctx, v, "more telemetry", func(s mavlink.State) bool { return s.Links[0].Received > live.Links[0].Received+10 })
 	_ = ownRec.Close()
 	_ = otherRec.Close()
 	if n, _ := ownRec.Stats(); n < 10 {
 		t.Fatalf("vehicle 3's own log has %d frames", n)
+	}
+	// What osprey sent is in the logs too, as osprey (255/190) sent it: the mode change (COMMAND_LONG
+	// DO_SET_MODE, or SET_MODE) in the log of everything, the parameter request in the vehicle's own.
+	if sent := sentMessages(t, tlog.Bytes()); sent[76]+sent[11] == 0 {
+		t.Fatalf("no mode change among what the log shows osprey sent: %v", sent)
+	}
+	if sent := sentMessages(t, own.Bytes()); sent[20] != 1 {
+		t.Fatalf("vehicle 3's log shows %d PARAM_REQUEST_READ sent, want 1 (all sent: %v)", sent[20], sent)
 	}
 	if n, _ := otherRec.Stats(); n != 0 {
 		t.Fatalf("vehicle 4's log has %d frames, but there is no vehicle 4", n)
@@ -392,6 +406,26 @@ func TestTlogRecordAndReplay(t *testing.T) {
 	got := waitState(t, ctx, rv, "replayed position", func(s mavlink.State) bool { return s.HasPosition })
 	if distanceM(got.LatDeg, got.LonDeg, live.LatDeg, live.LonDeg) > 1 || got.Mode != live.Mode {
 		t.Fatalf("replayed vehicle at %.6f,%.6f %s; live was %.6f,%.6f %s", got.LatDeg, got.LonDeg, got.Mode, live.LatDeg, live.LonDeg, live.Mode)
+	}
+}
+
+// sentMessages counts the frames in a tlog from osprey's default system and component, by message id.
+func sentMessages(t *testing.T, log []byte) map[uint32]int {
+	t.Helper()
+	r := mavlink.NewTlogReader(bytes.NewReader(log))
+	out := map[uint32]int{}
+	for {
+		e, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := e.Frame
+		if f[0] == 0xFD && f[5] == mavlink.DefaultSystemID && f[6] == mavlink.DefaultComponentID {
+			out[uint32(f[7])|uint32(f[8])<<8|uint32(f[9])<<16]++
+		}
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/bluenviron/gomavlib/v3/pkg/frame"
+	"github.com/bluenviron/gomavlib/v3/pkg/message"
+	"github.com/bluenviron/gomavlib/v3/pkg/streamwriter"
 )
 
 // A .tlog is what MAVProxy, QGroundControl and Mission Planner write: for every frame, an 8-byte big-endian
@@ -82,9 +84,11 @@ func AppendTlogEntry(b []byte, t time.Time, rawFrame []byte) []byte {
 	return append(b, rawFrame...)
 }
 
-// frameTap sees every frame a link receives, on the link's reader goroutine. It must not block.
+// frameTap sees every frame a link receives, on the link's reader goroutine, and every message osprey sends
+// a vehicle, on the sender's goroutine. It must not block.
 type frameTap interface {
 	onFrame(l *Link, f frame.Frame, now time.Time)
+	onSent(to vehicleKey, msg message.Message, now time.Time)
 }
 
 // recorderQueue bounds the frames waiting for the disk: a stalled disk costs recorded frames, never the link.
@@ -98,7 +102,9 @@ type Recorder struct {
 	done    chan struct{}
 	mu      sync.Mutex // serializes frame encoding on link goroutines
 	fw      *frame.Writer
+	sent    *streamwriter.Writer // frames what osprey sends, as osprey's system and component
 	buf     bytes.Buffer
+	last    time.Time // the newest entry's time: entries from several goroutines never go back in time
 	written atomic.Uint64
 	dropped atomic.Uint64
 	err     error
@@ -121,6 +127,10 @@ func (m *Manager) record(w io.Writer, only *vehicleKey) (*Recorder, error) {
 		return nil, err
 	}
 	r.fw = fw
+	r.sent = &streamwriter.Writer{FrameWriter: fw, Version: streamwriter.V2, SystemID: m.conf.SystemID, ComponentID: m.conf.ComponentID}
+	if err := r.sent.Initialize(); err != nil {
+		return nil, err
+	}
 	go r.run()
 	m.tapsMu.Lock()
 	m.taps = append(m.taps, r)
@@ -146,10 +156,33 @@ func (r *Recorder) onFrame(l *Link, f frame.Frame, now time.Time) {
 		cp := *ff
 		err = r.fw.Write(&cp)
 	}
-	if err != nil {
+	r.enqueueLocked(now, err)
+}
+
+// onSent records a message osprey sent to a vehicle, so a log shows the commands and requests beside the
+// answers, as Mission Planner's do. gomavlib numbers and signs frames inside its writer, after the message
+// has left us: the recorded frame carries the recorder's own sequence numbers and no signature. The GCS
+// heartbeats gomavlib sends by itself are not recorded.
+func (r *Recorder) onSent(to vehicleKey, msg message.Message, now time.Time) {
+	if r.only != nil && *r.only != to {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf.Reset()
+	r.enqueueLocked(now, r.sent.Write(msg))
+}
+
+// enqueueLocked queues the frame encoded in r.buf, unless encoding failed.
+func (r *Recorder) enqueueLocked(now time.Time, encodeErr error) {
+	if encodeErr != nil {
 		r.dropped.Add(1)
 		return
 	}
+	if now.Before(r.last) {
+		now = r.last // a sender's clock reading can lose the race for the lock by microseconds
+	}
+	r.last = now
 	select {
 	case r.queue <- AppendTlogEntry(nil, now, r.buf.Bytes()):
 	default:

@@ -182,7 +182,11 @@ func (v *Vehicle) send(msg message.Message) error {
 	if best == nil {
 		return fmt.Errorf("vehicle %d: %w", v.id, ErrNoLink)
 	}
-	return best.node.WriteMessageTo(ch, msg)
+	if err := best.node.WriteMessageTo(ch, msg); err != nil {
+		return err
+	}
+	v.m.tapSent(vehicleKey{v.network, v.id}, msg)
+	return nil
 }
 
 // target returns the system and component ids to address the vehicle's autopilot.

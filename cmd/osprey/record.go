@@ -17,7 +17,11 @@ func newRecordCmd() *cobra.Command {
 		Long: `Record every frame received on the links to a telemetry log in the format MAVProxy, QGroundControl
 and Mission Planner write (an 8-byte big-endian microsecond timestamp before each raw frame), so
 any of them, or osprey replay, can play it back. The file is flushed as it goes: a crash loses
-at most the last moment.`,
+at most the last moment.
+
+What osprey itself sends a vehicle (here its telemetry-rate requests; in a server's flight logs
+every command, parameter and mission message too) is recorded as well, as osprey's system and
+component id sent it. osprey's own GCS heartbeats are not.`,
 		Example: `  osprey record flight.tlog --link udps:0.0.0.0:14550
   osprey record ten-seconds.tlog --link tcpc:127.0.0.1:5760 --duration 10s`,
 		Args: cobra.ExactArgs(1),
