@@ -100,7 +100,7 @@ type Recorder struct {
 	w       io.Writer
 	queue   chan []byte
 	done    chan struct{}
-	mu      sync.Mutex // serializes frame encoding on link goroutines
+	mu      sync.Mutex // serializes frame encoding on link and sender goroutines
 	fw      *frame.Writer
 	sent    *streamwriter.Writer // frames what osprey sends, as osprey's system and component
 	buf     bytes.Buffer
