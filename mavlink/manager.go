@@ -201,7 +201,7 @@ func (m *Manager) handleFrame(l *Link, f receivedFrame) {
 	now := m.clock.Now()
 	m.tapsMu.RLock()
 	for _, t := range m.taps {
-		t.onFrame(l, f.frame, now)
+		t.onFrame(l, f.frame)
 	}
 	m.tapsMu.RUnlock()
 
@@ -226,11 +226,10 @@ func (m *Manager) handleFrame(l *Link, f receivedFrame) {
 
 // tapSent shows the taps a message sent to a vehicle.
 func (m *Manager) tapSent(to vehicleKey, msg message.Message) {
-	now := m.clock.Now()
 	m.tapsMu.RLock()
 	defer m.tapsMu.RUnlock()
 	for _, t := range m.taps {
-		t.onSent(to, msg, now)
+		t.onSent(to, msg)
 	}
 }
 

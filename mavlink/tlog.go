@@ -87,8 +87,8 @@ func AppendTlogEntry(b []byte, t time.Time, rawFrame []byte) []byte {
 // frameTap sees every frame a link receives, on the link's reader goroutine, and every message osprey sends
 // a vehicle, on the sender's goroutine. It must not block.
 type frameTap interface {
-	onFrame(l *Link, f frame.Frame, now time.Time)
-	onSent(to vehicleKey, msg message.Message, now time.Time)
+	onFrame(l *Link, f frame.Frame)
+	onSent(to vehicleKey, msg message.Message)
 }
 
 // recorderQueue bounds the frames waiting for the disk: a stalled disk costs recorded frames, never the link.
@@ -104,7 +104,6 @@ type Recorder struct {
 	fw      *frame.Writer
 	sent    *streamwriter.Writer // frames what osprey sends, as osprey's system and component
 	buf     bytes.Buffer
-	last    time.Time // the newest entry's time: entries from several goroutines never go back in time
 	written atomic.Uint64
 	dropped atomic.Uint64
 	err     error
@@ -138,7 +137,7 @@ func (m *Manager) record(w io.Writer, only *vehicleKey) (*Recorder, error) {
 	return r, nil
 }
 
-func (r *Recorder) onFrame(l *Link, f frame.Frame, now time.Time) {
+func (r *Recorder) onFrame(l *Link, f frame.Frame) {
 	if r.only != nil && (l.network != r.only.network || f.GetSystemID() != r.only.sys) {
 		return
 	}
@@ -156,35 +155,32 @@ func (r *Recorder) onFrame(l *Link, f frame.Frame, now time.Time) {
 		cp := *ff
 		err = r.fw.Write(&cp)
 	}
-	r.enqueueLocked(now, err)
+	r.enqueueLocked(err)
 }
 
 // onSent records a message osprey sent to a vehicle, so a log shows the commands and requests beside the
 // answers, as Mission Planner's do. gomavlib numbers and signs frames inside its writer, after the message
 // has left us: the recorded frame carries the recorder's own sequence numbers and no signature. The GCS
 // heartbeats gomavlib sends by itself are not recorded.
-func (r *Recorder) onSent(to vehicleKey, msg message.Message, now time.Time) {
+func (r *Recorder) onSent(to vehicleKey, msg message.Message) {
 	if r.only != nil && *r.only != to {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.buf.Reset()
-	r.enqueueLocked(now, r.sent.Write(msg))
+	r.enqueueLocked(r.sent.Write(msg))
 }
 
-// enqueueLocked queues the frame encoded in r.buf, unless encoding failed.
-func (r *Recorder) enqueueLocked(now time.Time, encodeErr error) {
+// enqueueLocked queues the frame encoded in r.buf, unless encoding failed. The time is read under r.mu:
+// frames from link readers and senders then enter the log in the order of their timestamps.
+func (r *Recorder) enqueueLocked(encodeErr error) {
 	if encodeErr != nil {
 		r.dropped.Add(1)
 		return
 	}
-	if now.Before(r.last) {
-		now = r.last // a sender's clock reading can lose the race for the lock by microseconds
-	}
-	r.last = now
 	select {
-	case r.queue <- AppendTlogEntry(nil, now, r.buf.Bytes()):
+	case r.queue <- AppendTlogEntry(nil, r.m.clock.Now(), r.buf.Bytes()):
 	default:
 		r.dropped.Add(1)
 	}

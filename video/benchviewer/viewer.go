@@ -48,7 +48,6 @@ type viewer struct {
 	tracker   frameTracker
 	frames    []frame
 	keyOnce   bool
-	liveOnce  bool
 	beforeKey int                  // pictures that arrived before the first complete keyframe
 	seen      [1 << 16 / 64]uint64 // sequence numbers counted in the window
 	received  uint64               // distinct packets in the window
@@ -240,9 +239,8 @@ func (v *viewer) onFrame(f frame) {
 	}
 	// Caught up: the pictures cached at joining are behind it, and so are
 	// the live ones that queued behind them.
-	if v.keyOnce && !v.liveOnce && f.complete {
+	if v.keyOnce && v.caughtUpAt.IsZero() && f.complete {
 		if at, ok := v.arrival(f.key); ok && f.at.Sub(at) <= liveHop {
-			v.liveOnce = true
 			v.caughtUpAt = f.at
 			close(v.caughtUp)
 		}
