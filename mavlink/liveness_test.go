@@ -214,3 +214,42 @@ func TestSlowSubscriberNeverBlocksTheLink(t *testing.T) {
 		t.Fatalf("%d events kept or counted, want 501 (discovery + 500 texts)", got)
 	}
 }
+
+// TestVehicleFoundWithItsHeartbeat: a vehicle can be found only once its first heartbeat is in its state.
+// A caller that found one with the autopilot still unknown uploaded a mission without ArduPilot's home
+// slot, and the vehicle refused to start it ("Auto: Missing Takeoff Cmd").
+func TestVehicleFoundWithItsHeartbeat(t *testing.T) {
+	m, err := NewManager(Config{StreamRates: map[uint32]float64{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l := &Link{manager: m, name: "test"}
+	const vehicles = 250
+	next := make(chan byte)
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for id := range next {
+			m.handleFrame(l, receivedFrame{frame: &frame.V2Frame{SystemID: id, ComponentID: 1,
+				Message: &apm.MessageHeartbeat{Type: 2, Autopilot: 3, CustomMode: 4}}})
+		}
+	}()
+	defer func() { close(next); <-fed }()
+	deadline := time.Now().Add(30 * time.Second)
+	for id := range byte(vehicles) {
+		next <- id + 1
+		// Look as often as possible while the heartbeat is being handled, as a command line tool that
+		// started before its vehicle was heard does.
+		var v *Vehicle
+		for v == nil && time.Now().Before(deadline) {
+			v, _ = m.Vehicle(id + 1)
+		}
+		if v == nil {
+			t.Fatalf("vehicle %d never found", id+1)
+		}
+		if s := v.State(); s.Autopilot != 3 || s.Mode != "GUIDED" {
+			t.Fatalf("vehicle %d found with autopilot %d, mode %q: its heartbeat is not in its state yet", id+1, s.Autopilot, s.Mode)
+		}
+	}
+}

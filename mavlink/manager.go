@@ -219,7 +219,8 @@ func (m *Manager) handleFrame(l *Link, f receivedFrame) {
 		if !ok || uint32(hb.Autopilot) == autopilotInvalid || uint32(hb.Type) == mavTypeGCS {
 			return // only an autopilot's heartbeat makes a vehicle; GCS and companions are not vehicles
 		}
-		v = m.addVehicle(key, f.frame.GetComponentID(), now)
+		m.addVehicle(key, l, f, now)
+		return
 	}
 	v.onFrame(l, f, now)
 }
@@ -233,17 +234,25 @@ func (m *Manager) tapSent(to vehicleKey, msg message.Message) {
 	}
 }
 
-func (m *Manager) addVehicle(key vehicleKey, comp byte, now time.Time) *Vehicle {
+// addVehicle makes a vehicle from its first heartbeat, f. The heartbeat is in the vehicle's state before
+// anyone can find the vehicle: a caller of WaitVehicle must never see a vehicle whose autopilot is not yet
+// known, or it would, for one, upload an ArduPilot mission without its home slot.
+func (m *Manager) addVehicle(key vehicleKey, l *Link, f receivedFrame, now time.Time) {
+	nv := newVehicle(m, key, f.frame.GetComponentID())
+	events := nv.ingest(l, f, now)
 	m.vehiclesMu.Lock()
 	v := m.vehicles[key]
 	if v == nil {
-		v = newVehicle(m, key, comp)
-		m.vehicles[key] = v
+		m.vehicles[key] = nv
 	}
 	m.vehiclesMu.Unlock()
+	if v != nil {
+		v.onFrame(l, f, now) // another link's heartbeat made the vehicle first
+		return
+	}
 	m.publishEvent(Event{Kind: EventVehicleDiscovered, Network: key.network, SystemID: key.sys, Time: now})
-	v.startStreamSetup()
-	return v
+	nv.publish(events)
+	nv.startStreamSetup()
 }
 
 func (m *Manager) publishState(v *Vehicle) {

@@ -80,6 +80,12 @@ func (v *Vehicle) State() State {
 
 // onFrame is called by a link's reader goroutine.
 func (v *Vehicle) onFrame(l *Link, f receivedFrame, now time.Time) {
+	v.publish(v.ingest(l, f, now))
+}
+
+// ingest applies a frame to the vehicle's link counters and state, hands it to listeners and commands,
+// and returns the events it caused for the caller to publish.
+func (v *Vehicle) ingest(l *Link, f receivedFrame, now time.Time) []Event {
 	msg := f.frame.GetMessage()
 	comp := f.frame.GetComponentID()
 
@@ -126,7 +132,11 @@ func (v *Vehicle) onFrame(l *Link, f receivedFrame, now time.Time) {
 	}
 	v.snap = nil
 	v.mu.Unlock()
+	return events
+}
 
+// publish tells subscribers of the events and of the vehicle's new state.
+func (v *Vehicle) publish(events []Event) {
 	for _, e := range events {
 		e.Network = v.network
 		v.m.publishEvent(e)
