@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/ospreygcs/osprey/internal/httpapi"
 	"github.com/ospreygcs/osprey/mavlink"
 	"github.com/ospreygcs/osprey/mavlink/missionxfer"
 	"github.com/ospreygcs/osprey/mission"
@@ -38,9 +39,19 @@ func newRemoteClient(server string) (*remoteClient, error) {
 // apiErrorBody is the API's error JSON.
 type apiErrorBody struct {
 	Error      string `json:"error"`
+	Code       string `json:"code"`
 	Result     string `json:"result"`
 	StatusText string `json:"status_text"`
 }
+
+// remoteError is a server's error answer: its text as the server wrote it, and the error its code stands for.
+type remoteError struct {
+	msg string
+	err error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.err }
 
 // do sends a request and decodes a JSON answer into out (when set). An error answer becomes the error
 // the same failure has over a link, so exit codes do not depend on the path.
@@ -86,6 +97,13 @@ func apiError(status int, e apiErrorBody, id byte, command string) error {
 	if e.Result != "" {
 		return mavlink.NewCommandError(id, strings.ToUpper(command), e.Result, e.StatusText)
 	}
+	if err := httpapi.ErrorForCode(e.Code); err != nil {
+		if errors.Is(err, mission.ErrInvalidPlan) {
+			err = errPlanInvalid // as the CLI's own validation says it
+		}
+		return &remoteError{msg: e.Error, err: err}
+	}
+	// A server that names no known code: go by the status.
 	switch status {
 	case http.StatusNotFound:
 		if strings.Contains(e.Error, "vehicle") {

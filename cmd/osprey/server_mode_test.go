@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,5 +174,35 @@ func savePlan(t *testing.T, path string, p *mission.Plan) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestServerErrorCodesMapToLinkErrors: an error answer's code gives the exit code the same failure has
+// over a link; a server that sends no known code is judged by its status.
+func TestServerErrorCodesMapToLinkErrors(t *testing.T) {
+	cases := []struct {
+		status int
+		body   apiErrorBody
+		exit   int
+	}{
+		{409, apiErrorBody{Error: "vehicle 1: mission upload: busy (mission download)", Code: "transfer_busy"}, exitNoReply},
+		{409, apiErrorBody{Error: "vehicle 1: mission rejected: NO_SPACE", Code: "mission_rejected"}, exitRefused},
+		{409, apiErrorBody{Error: "vehicle 1: items differ", Code: "mission_mismatch"}, exitFailure},
+		{409, apiErrorBody{Error: "vehicle 1: ARM already sent", Code: "command_busy", Result: "BUSY"}, exitNoReply},
+		{409, apiErrorBody{Error: "vehicle 1: ARM refused", Code: "failed", Result: "FAILED"}, exitRefused},
+		{404, apiErrorBody{Error: "no such vehicle 9", Code: "no_vehicle"}, exitNoReply},
+		{400, apiErrorBody{Error: "takeoff needs alt_m", Code: "bad_request"}, exitUsage},
+		{422, apiErrorBody{Error: "the plan has validation errors; nothing was sent", Code: "invalid_plan"}, exitFailure},
+		{409, apiErrorBody{Error: "something new", Code: "from_a_newer_server"}, exitRefused},
+		{504, apiErrorBody{Error: "no answer"}, exitNoReply},
+	}
+	for _, c := range cases {
+		err := apiError(c.status, c.body, 1, "arm")
+		if got := exitCode(err); got != c.exit || (c.body.Result == "" && !strings.Contains(err.Error(), c.body.Error)) {
+			t.Errorf("%d %+v: exit %d (%v), want %d", c.status, c.body, got, err, c.exit)
+		}
+	}
+	if err := apiError(422, apiErrorBody{Error: "x", Code: "invalid_plan"}, 1, ""); !errors.Is(err, errPlanInvalid) {
+		t.Errorf("invalid_plan gives %v, not the CLI's own invalid-plan error", err)
 	}
 }

@@ -154,7 +154,7 @@ func TestVehiclesAndCommands(t *testing.T) {
 
 	// A refusal carries the vehicle's result, and the vehicle is unchanged.
 	status, body := f.do(t, "POST", "/api/v1/vehicles/2/commands", "application/json", `{"command":"takeoff","alt_m":10}`)
-	if status != http.StatusConflict || body["result"] != "FAILED" || !strings.Contains(body["status_text"].(string), "disarmed") {
+	if status != http.StatusConflict || body["result"] != "FAILED" || body["code"] != "failed" || !strings.Contains(body["status_text"].(string), "disarmed") {
 		t.Fatalf("takeoff while disarmed: %d %v", status, body)
 	}
 
@@ -172,38 +172,38 @@ func TestBadInputChangesNothing(t *testing.T) {
 	cases := []struct {
 		name, method, path, ctype, body string
 		status                          int
-		says                            string
+		says, code                      string
 	}{
-		{"malformed JSON", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":`, 400, "malformed JSON"},
-		{"unknown field", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"arm","now":true}`, 400, "unknown field"},
-		{"unknown command", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"selfdestruct"}`, 400, "unknown command"},
-		{"missing argument", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"takeoff"}`, 400, "alt_m"},
-		{"bad argument", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"goto","lat_deg":95,"lon_deg":0,"alt_m":10}`, 400, "out of range"},
-		{"unknown mode", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"mode","mode":"WARP"}`, 400, "unknown flight mode"},
-		{"unknown vehicle", "POST", "/api/v1/vehicles/42/commands", "application/json", `{"command":"arm"}`, 404, "no such vehicle"},
-		{"bad vehicle id", "GET", "/api/v1/vehicles/x", "", "", 400, "system id"},
-		{"oversized body", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"` + strings.Repeat("a", 10000) + `"}`, 413, "larger than"},
-		{"wrong content type", "POST", "/api/v1/vehicles/1/commands", "text/plain", `{"command":"arm"}`, 415, "application/json"},
-		{"unknown route", "GET", "/api/v1/nothing", "", "", 404, "openapi"},
-		{"broken plan", "POST", "/api/v1/missions/validate", "", `{"fileType":"Plan", "mission": {`, 400, "broken JSON"},
-		{"not a plan", "POST", "/api/v1/plans/x", "", "hello", 415, "unknown file format"},
-		{"NaN coordinates", "POST", "/api/v1/plans/x", "", nanPlan, 400, "item 1"},
-		{"unknown command number", "POST", "/api/v1/plans/x", "", unknownCommandPlan, 400, "unknown"},
-		{"invalid plan to a vehicle", "POST", "/api/v1/vehicles/1/mission", "", tooHighPlan, 422, "nothing was sent"},
-		{"plan to an unknown vehicle", "POST", "/api/v1/vehicles/42/mission", "", tooHighPlan, 404, "no such vehicle"},
-		{"unknown plan", "GET", "/api/v1/plans/nope", "", "", 404, "not found"},
-		{"unknown plan to a vehicle", "POST", "/api/v1/vehicles/1/mission?plan=nope", "", "", 404, "not found"},
-		{"clear with a bad all flag", "DELETE", "/api/v1/vehicles/1/mission?all=maybe", "", "", 400, "want true or false"},
-		{"bad plan version", "GET", "/api/v1/plans/x?version=zero", "", "", 400, "version"},
-		{"unknown flight", "GET", "/api/v1/flights/99", "", "", 404, "not found"},
-		{"oversized plan", "POST", "/api/v1/plans/x", "", strings.Repeat("x", 10000), 413, "larger than"},
+		{"malformed JSON", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":`, 400, "malformed JSON", "bad_request"},
+		{"unknown field", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"arm","now":true}`, 400, "unknown field", "bad_request"},
+		{"unknown command", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"selfdestruct"}`, 400, "unknown command", "bad_request"},
+		{"missing argument", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"takeoff"}`, 400, "alt_m", "bad_request"},
+		{"bad argument", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"goto","lat_deg":95,"lon_deg":0,"alt_m":10}`, 400, "out of range", "bad_argument"},
+		{"unknown mode", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"mode","mode":"WARP"}`, 400, "unknown flight mode", "unknown_mode"},
+		{"unknown vehicle", "POST", "/api/v1/vehicles/42/commands", "application/json", `{"command":"arm"}`, 404, "no such vehicle", "no_vehicle"},
+		{"bad vehicle id", "GET", "/api/v1/vehicles/x", "", "", 400, "system id", "bad_request"},
+		{"oversized body", "POST", "/api/v1/vehicles/1/commands", "application/json", `{"command":"` + strings.Repeat("a", 10000) + `"}`, 413, "larger than", "too_large"},
+		{"wrong content type", "POST", "/api/v1/vehicles/1/commands", "text/plain", `{"command":"arm"}`, 415, "application/json", "unsupported_media_type"},
+		{"unknown route", "GET", "/api/v1/nothing", "", "", 404, "openapi", "not_found"},
+		{"broken plan", "POST", "/api/v1/missions/validate", "", `{"fileType":"Plan", "mission": {`, 400, "broken JSON", "bad_request"},
+		{"not a plan", "POST", "/api/v1/plans/x", "", "hello", 415, "unknown file format", "unsupported_media_type"},
+		{"NaN coordinates", "POST", "/api/v1/plans/x", "", nanPlan, 400, "item 1", "bad_request"},
+		{"unknown command number", "POST", "/api/v1/plans/x", "", unknownCommandPlan, 400, "unknown", "bad_request"},
+		{"invalid plan to a vehicle", "POST", "/api/v1/vehicles/1/mission", "", tooHighPlan, 422, "nothing was sent", "invalid_plan"},
+		{"plan to an unknown vehicle", "POST", "/api/v1/vehicles/42/mission", "", tooHighPlan, 404, "no such vehicle", "no_vehicle"},
+		{"unknown plan", "GET", "/api/v1/plans/nope", "", "", 404, "not found", "not_found"},
+		{"unknown plan to a vehicle", "POST", "/api/v1/vehicles/1/mission?plan=nope", "", "", 404, "not found", "not_found"},
+		{"clear with a bad all flag", "DELETE", "/api/v1/vehicles/1/mission?all=maybe", "", "", 400, "want true or false", "bad_request"},
+		{"bad plan version", "GET", "/api/v1/plans/x?version=zero", "", "", 400, "version", "bad_request"},
+		{"unknown flight", "GET", "/api/v1/flights/99", "", "", 404, "not found", "not_found"},
+		{"oversized plan", "POST", "/api/v1/plans/x", "", strings.Repeat("x", 10000), 413, "larger than", "too_large"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			status, body := f.do(t, c.method, c.path, c.ctype, c.body)
 			msg, _ := body["error"].(string)
-			if status != c.status || !strings.Contains(msg, c.says) {
-				t.Fatalf("%d %q, want %d mentioning %q", status, msg, c.status, c.says)
+			if status != c.status || !strings.Contains(msg, c.says) || body["code"] != c.code {
+				t.Fatalf("%d %q (code %v), want %d mentioning %q, code %q", status, msg, body["code"], c.status, c.says, c.code)
 			}
 		})
 	}

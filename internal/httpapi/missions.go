@@ -298,7 +298,7 @@ func (s *Server) uploadMission(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := mission.Validate(p, s.validateOptions())
 	if !rep.OK() {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "the plan has validation errors; nothing was sent",
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "the plan has validation errors; nothing was sent", "code": "invalid_plan",
 			"report": rep})
 		return
 	}
@@ -312,7 +312,7 @@ func (s *Server) uploadMission(w http.ResponseWriter, r *http.Request) {
 		s.metrics.transferFailures.Inc()
 		s.events.publish(apiEvent{Kind: "mission_failed", Vehicle: ref, Transfer: "upload", Error: err.Error()})
 		if errors.Is(err, mission.ErrInvalidPlan) {
-			writeError(w, http.StatusUnprocessableEntity, "%v", err)
+			writeErrorOf(w, http.StatusUnprocessableEntity, err)
 			return
 		}
 		writeTransferError(w, err)
@@ -334,7 +334,7 @@ func writeTransferError(w http.ResponseWriter, err error) {
 	case errors.Is(err, missionxfer.ErrCancelled), errors.Is(err, context.Canceled):
 		status = http.StatusServiceUnavailable
 	}
-	writeError(w, status, "%v", err)
+	writeErrorOf(w, status, err)
 }
 
 func (s *Server) downloadMission(w http.ResponseWriter, r *http.Request) {

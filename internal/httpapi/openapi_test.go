@@ -37,3 +37,38 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIDocumentsEveryErrorCode fails when a code is added to errcode.go and not to openapi.json,
+// and when a code answers for two different errors (--server mode could not tell them apart).
+func TestOpenAPIDocumentsEveryErrorCode(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Error struct {
+					Properties struct {
+						Code struct {
+							Description string `json:"description"`
+						} `json:"code"`
+					} `json:"properties"`
+				} `json:"Error"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := doc.Components.Schemas.Error.Properties.Code.Description
+	if documented == "" {
+		t.Fatal("openapi.json's Error has no code")
+	}
+	for _, c := range errorCodes() {
+		if !strings.Contains(documented, " "+c.code+",") && !strings.Contains(documented, " "+c.code+";") {
+			t.Errorf("code %q is not in openapi.json", c.code)
+		}
+	}
+	for status := 400; status < 600; status++ {
+		if code := statusCode(status); code != "internal" && ErrorForCode(code) != nil && status != http.StatusGatewayTimeout {
+			t.Errorf("status code %q (%d) also names an error", code, status)
+		}
+	}
+}

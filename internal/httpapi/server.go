@@ -189,10 +189,11 @@ func (a logAuditor) Record(_ context.Context, e AuditEntry) {
 	a.log.Info("audit", "principal", e.Principal, "role", e.Role, "method", e.Method, "path", e.Path, "status", e.Status, "remote", e.Remote)
 }
 
-// apiError is every error body: a message a person can act on, and for vehicle commands what the
-// vehicle said.
+// apiError is every error body: a message a person can act on, a code a program can (errcode.go), and
+// for vehicle commands what the vehicle said.
 type apiError struct {
 	Error      string `json:"error"`
+	Code       string `json:"code"`
 	Result     string `json:"result,omitempty"`
 	StatusText string `json:"status_text,omitempty"`
 }
@@ -206,7 +207,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
-	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...)})
+	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...), Code: statusCode(status)})
+}
+
+// writeErrorOf answers with err, coded by what it wraps.
+func writeErrorOf(w http.ResponseWriter, status int, err error) {
+	code := errorCodeOf(err)
+	if code == "" {
+		code = statusCode(status)
+	}
+	writeJSON(w, status, apiError{Error: err.Error(), Code: code})
 }
 
 // writeFleetError maps the link manager's errors to HTTP statuses.
@@ -230,6 +240,9 @@ func writeFleetError(w http.ResponseWriter, err error) {
 		status = http.StatusGatewayTimeout
 	case errors.Is(err, mavlink.ErrNoLink):
 		status = http.StatusServiceUnavailable
+	}
+	if e.Code = errorCodeOf(err); e.Code == "" {
+		e.Code = statusCode(status)
 	}
 	writeJSON(w, status, e)
 }
