@@ -47,23 +47,9 @@ func (p *paramSets) update(codec Codec, nalu []byte) (isParam, valid bool) {
 			if len(nalu) > maxParamSetBytes || sps.Unmarshal(nalu) != nil {
 				return true, false
 			}
-			w, h := sps.Width(), sps.Height()
-			if w <= 0 || h <= 0 {
-				return true, false
-			}
-			if !bytes.Equal(p.sps, nalu) {
-				p.sps = bytes.Clone(nalu)
-			}
-			p.width, p.height = w, h
-			return true, true
+			return true, p.keepSPS(nalu, sps.Width(), sps.Height())
 		case h264.NALUTypePPS:
-			if len(nalu) < 2 || len(nalu) > maxParamSetBytes {
-				return true, false
-			}
-			if !bytes.Equal(p.pps, nalu) {
-				p.pps = bytes.Clone(nalu)
-			}
-			return true, true
+			return true, keepParamSet(&p.pps, nalu, 2)
 		}
 	case CodecH265:
 		if len(nalu) < 2 {
@@ -71,38 +57,41 @@ func (p *paramSets) update(codec Codec, nalu []byte) (isParam, valid bool) {
 		}
 		switch h265.NALUType((nalu[0] >> 1) & 0x3f) {
 		case h265.NALUType_VPS_NUT:
-			if len(nalu) < 3 || len(nalu) > maxParamSetBytes {
-				return true, false
-			}
-			if !bytes.Equal(p.vps, nalu) {
-				p.vps = bytes.Clone(nalu)
-			}
-			return true, true
+			return true, keepParamSet(&p.vps, nalu, 3)
 		case h265.NALUType_SPS_NUT:
 			var sps h265.SPS
 			if len(nalu) > maxParamSetBytes || sps.Unmarshal(nalu) != nil {
 				return true, false
 			}
-			w, h := sps.Width(), sps.Height()
-			if w <= 0 || h <= 0 {
-				return true, false
-			}
-			if !bytes.Equal(p.sps, nalu) {
-				p.sps = bytes.Clone(nalu)
-			}
-			p.width, p.height = w, h
-			return true, true
+			return true, p.keepSPS(nalu, sps.Width(), sps.Height())
 		case h265.NALUType_PPS_NUT:
-			if len(nalu) < 3 || len(nalu) > maxParamSetBytes {
-				return true, false
-			}
-			if !bytes.Equal(p.pps, nalu) {
-				p.pps = bytes.Clone(nalu)
-			}
-			return true, true
+			return true, keepParamSet(&p.pps, nalu, 3)
 		}
 	}
 	return false, false
+}
+
+// keepSPS stores a parsed SPS and its picture size, unless the size is not
+// a picture's.
+func (p *paramSets) keepSPS(nalu []byte, width, height int) bool {
+	if width <= 0 || height <= 0 {
+		return false
+	}
+	keepParamSet(&p.sps, nalu, 0)
+	p.width, p.height = width, height
+	return true
+}
+
+// keepParamSet stores a parameter set of a plausible size in *dst, copying
+// it only when it changed (most arrive again before every keyframe).
+func keepParamSet(dst *[]byte, nalu []byte, minBytes int) bool {
+	if len(nalu) < minBytes || len(nalu) > maxParamSetBytes {
+		return false
+	}
+	if !bytes.Equal(*dst, nalu) {
+		*dst = bytes.Clone(nalu)
+	}
+	return true
 }
 
 // complete reports whether the parameter sets needed to decode an IDR are

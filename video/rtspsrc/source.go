@@ -341,44 +341,42 @@ type track struct {
 func (t track) decoder() (func(*rtp.Packet) (au [][]byte, audio []byte, err error), error) {
 	switch f := t.forma.(type) {
 	case *format.H264:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return nil, err
-		}
-		return func(p *rtp.Packet) ([][]byte, []byte, error) {
-			au, err := d.Decode(p)
-			return au, nil, err
-		}, nil
+		return videoDecoder(f.CreateDecoder())
 	case *format.H265:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return nil, err
-		}
-		return func(p *rtp.Packet) ([][]byte, []byte, error) {
-			au, err := d.Decode(p)
-			return au, nil, err
-		}, nil
+		return videoDecoder(f.CreateDecoder())
 	case *format.Opus:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return nil, err
-		}
-		return func(p *rtp.Packet) ([][]byte, []byte, error) {
-			b, err := d.Decode(p)
-			return nil, b, err
-		}, nil
+		return audioDecoder(f.CreateDecoder())
 	case *format.G711:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return nil, err
-		}
-		return func(p *rtp.Packet) ([][]byte, []byte, error) {
-			b, err := d.Decode(p)
-			return nil, b, err
-		}, nil
+		return audioDecoder(f.CreateDecoder())
 	default:
 		return nil, fmt.Errorf("unsupported format %T", f)
 	}
+}
+
+// videoDecoder and audioDecoder adapt gortsplib's per-codec RTP decoders to
+// decoder's one signature.
+func videoDecoder[D interface {
+	Decode(*rtp.Packet) ([][]byte, error)
+}](d D, err error) (func(*rtp.Packet) ([][]byte, []byte, error), error) {
+	if err != nil {
+		return nil, err
+	}
+	return func(p *rtp.Packet) ([][]byte, []byte, error) {
+		au, err := d.Decode(p)
+		return au, nil, err
+	}, nil
+}
+
+func audioDecoder[D interface {
+	Decode(*rtp.Packet) ([]byte, error)
+}](d D, err error) (func(*rtp.Packet) ([][]byte, []byte, error), error) {
+	if err != nil {
+		return nil, err
+	}
+	return func(p *rtp.Packet) ([][]byte, []byte, error) {
+		b, err := d.Decode(p)
+		return nil, b, err
+	}, nil
 }
 
 // pickTracks chooses the first H.264 or H.265 track and the first Opus or
