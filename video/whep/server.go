@@ -121,12 +121,15 @@ type Server struct {
 	// resendBudget bounds the packets all sessions send again.
 	resendBudget budget
 	// streaming counts sessions past setup, sharing the live budget;
-	// joining those negotiating or catching up, sharing the lane.
-	streaming atomic.Int32
-	joining   atomic.Int32
-	tcpMux    ice.TCPMux
-	tcpLn     net.Listener
-	mux       *http.ServeMux
+	// joining those negotiating or catching up, sharing the lane;
+	// negotiating those between offer and connection, for whose
+	// handshakes catch-up yields (pace.go).
+	streaming   atomic.Int32
+	joining     atomic.Int32
+	negotiating atomic.Int32
+	tcpMux      ice.TCPMux
+	tcpLn       net.Listener
+	mux         *http.ServeMux
 
 	mu       sync.Mutex
 	closed   bool

@@ -58,6 +58,9 @@ type session struct {
 	keyframeWanted atomic.Bool
 	// Counters for the log line at the end.
 	nacked, resent, skipped, keyframeRequests atomic.Uint64
+	// catchUpHeld is how long the catch-up waited for other viewers'
+	// handshakes, in nanoseconds.
+	catchUpHeld atomic.Int64
 
 	// Owned by run.
 	pace    pacer       // live units
@@ -142,6 +145,7 @@ func (s *Server) startSession(reqCtx context.Context, stream *video.Stream, offe
 	// follows.
 	se.joining = true
 	s.joining.Add(1)
+	s.negotiating.Add(1) // until run sees the connection, or ends
 	go se.run()
 	s.cfg.Logf("whep: %s: session %s…: viewer joined", se.streamName, id[:8])
 	return se, answer, nil
@@ -240,14 +244,18 @@ func (se *session) run() {
 		se.cancel()
 		close(se.done)
 		s.wg.Done()
-		s.cfg.Logf("whep: %s: session %s…: ended; %d packets NACKed, %d resent, %d not for lack of budget; %d keyframe requests",
-			se.streamName, se.id[:8], se.nacked.Load(), se.resent.Load(), se.skipped.Load(), se.keyframeRequests.Load())
+		s.cfg.Logf("whep: %s: session %s…: ended; %d packets NACKed, %d resent, %d not for lack of budget; %d keyframe requests; catch-up held %s for other viewers' handshakes",
+			se.streamName, se.id[:8], se.nacked.Load(), se.resent.Load(), se.skipped.Load(), se.keyframeRequests.Load(),
+			time.Duration(se.catchUpHeld.Load()).Round(time.Millisecond))
 	}()
 
+	negotiated := sync.OnceFunc(func() { s.negotiating.Add(-1) })
+	defer negotiated()
 	setup := time.NewTimer(s.cfg.SetupTimeout)
 	select {
 	case <-se.connected:
 		setup.Stop()
+		negotiated()
 		// The handshake's length tells a slow viewer (or a herd of
 		// them) from a slow relay: answering takes a few milliseconds.
 		s.cfg.Logf("whep: %s: session %s…: connected %s after the offer", se.streamName, se.id[:8],
@@ -338,6 +346,12 @@ func (se *session) write(u *video.Unit, cached bool) error {
 	t.unitTS, t.unitAt = ts, now
 	var laneStart time.Time // cached units: when this unit's lane booking starts
 	var laneRate float64    // and the rate to send it at
+	if cached && !u.IDR {
+		if err := se.yieldToHandshakes(); err != nil {
+			return err
+		}
+		now = time.Now()
+	}
 	if cached {
 		laneStart, laneRate = se.srv.lane.book(now, u.Size(), int(se.srv.joining.Load()))
 	}
@@ -376,6 +390,27 @@ func (se *session) write(u *video.Unit, cached bool) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// yieldToHandshakes holds a cached P picture back while other viewers are
+// negotiating, for at most catchUpYieldMax after joining (pace.go).
+func (se *session) yieldToHandshakes() error {
+	began := time.Now()
+	held := false
+	for se.srv.negotiating.Load() > 0 {
+		left := time.Until(se.joined.Add(catchUpYieldMax))
+		if left <= 0 {
+			break
+		}
+		if err := se.sleep(min(left, catchUpYieldPoll)); err != nil {
+			return err
+		}
+		held = true
+	}
+	if held {
+		se.catchUpHeld.Add(int64(time.Since(began)))
 	}
 	return nil
 }
