@@ -337,6 +337,11 @@ func (se *session) write(u *video.Unit, cached bool) error {
 	if err != nil {
 		return nil
 	}
+	if cached && !u.IDR {
+		if err := se.yieldToHandshakes(); err != nil {
+			return err
+		}
+	}
 	out := se.outPTS(u, cached)
 	ts := t.tsBase + uint32(int64(out)*t.clockRate/int64(time.Second))
 	now := time.Now()
@@ -346,12 +351,6 @@ func (se *session) write(u *video.Unit, cached bool) error {
 	t.unitTS, t.unitAt = ts, now
 	var laneStart time.Time // cached units: when this unit's lane booking starts
 	var laneRate float64    // and the rate to send it at
-	if cached && !u.IDR {
-		if err := se.yieldToHandshakes(); err != nil {
-			return err
-		}
-		now = time.Now()
-	}
 	if cached {
 		laneStart, laneRate = se.srv.lane.book(now, u.Size(), int(se.srv.joining.Load()))
 	}
