@@ -44,14 +44,16 @@ import (
 //     herd of joiners the later handshakes otherwise compete with the
 //     earlier joiners' catch-up, megabytes each: for the relay's uplink on
 //     a real network, for the viewers' CPU in the bench. Measured with
-//     `osprey bench video --viewers 50,100,200 --window 3s`, three runs
-//     each: first frame p50 229–376 ms without, 115–139 with (50 viewers);
-//     431–469 against 163–234 (100); 292–370 against 173–235 (200). The
-//     early joiners catch up later, by up to catchUpYieldMax; holding
-//     until every handshake was done (up to a second) made caught-up at
-//     200 viewers 9 s instead of 3.
+//     `osprey bench video --viewers 50,100,200 --window 3s`, five runs
+//     alternating: first frame p50 120–140 ms against 229–376 without
+//     (50 viewers), 157–187 against 431–882 (100), 249–371 against
+//     292–518 (200); caught up p50 at 200 viewers 2.6–3.6 s against
+//     2.5–4.2. Holding 500 ms gave 173–331 ms at 200 but caught up at
+//     3.4–9.6 s: the held catch-up runs once more viewers are live, and
+//     live traffic leaves the lane less of its budget. Holding until
+//     every handshake was done (up to a second) made it 9 s every time.
 const (
-	catchUpYieldMax  = 500 * time.Millisecond
+	catchUpYieldMax  = 250 * time.Millisecond
 	catchUpYieldPoll = 5 * time.Millisecond
 )
 
