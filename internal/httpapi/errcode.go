@@ -45,14 +45,14 @@ func errorCodes() []codedError {
 	}
 }
 
-// errorCodeOf names err for an error answer; "" when it has no code of its own.
-func errorCodeOf(err error) string {
+// errorCode names err for an error answer with this status: its own code, else the status's.
+func errorCode(err error, status int) string {
 	for _, c := range errorCodes() {
 		if errors.Is(err, c.err) {
 			return c.code
 		}
 	}
-	return ""
+	return statusCode(status)
 }
 
 // ErrorForCode is the error an API error code stands for, or nil for a code that names no error of

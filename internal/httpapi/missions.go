@@ -298,7 +298,8 @@ func (s *Server) uploadMission(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := mission.Validate(p, s.validateOptions())
 	if !rep.OK() {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "the plan has validation errors; nothing was sent", "code": "invalid_plan",
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "the plan has validation errors; nothing was sent",
+			"code":   errorCode(mission.ErrInvalidPlan, http.StatusUnprocessableEntity),
 			"report": rep})
 		return
 	}

@@ -212,11 +212,7 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 
 // writeErrorOf answers with err, coded by what it wraps.
 func writeErrorOf(w http.ResponseWriter, status int, err error) {
-	code := errorCodeOf(err)
-	if code == "" {
-		code = statusCode(status)
-	}
-	writeJSON(w, status, apiError{Error: err.Error(), Code: code})
+	writeJSON(w, status, apiError{Error: err.Error(), Code: errorCode(err, status)})
 }
 
 // writeFleetError maps the link manager's errors to HTTP statuses.
@@ -241,9 +237,7 @@ func writeFleetError(w http.ResponseWriter, err error) {
 	case errors.Is(err, mavlink.ErrNoLink):
 		status = http.StatusServiceUnavailable
 	}
-	if e.Code = errorCodeOf(err); e.Code == "" {
-		e.Code = statusCode(status)
-	}
+	e.Code = errorCode(err, status)
 	writeJSON(w, status, e)
 }
 

@@ -54,8 +54,8 @@ func TestCatchUpYieldsToHandshakesForABoundedTime(t *testing.T) {
 	resp := post(t, r.url("sim/1"), "application/sdp", []byte(offer))
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || r.whep.negotiating.Load() != 1 {
-		t.Fatalf("POST = %d, %d negotiating, want 201 and 1", resp.StatusCode, r.whep.negotiating.Load())
+	if resp.StatusCode != http.StatusCreated || r.whep.handshakes.count() != 1 {
+		t.Fatalf("POST = %d, %d negotiating, want 201 and 1", resp.StatusCode, r.whep.handshakes.count())
 	}
 
 	v := join(t, api, r.http.URL, r.url("sim/1"))
@@ -75,7 +75,7 @@ func TestCatchUpYieldsToHandshakesForABoundedTime(t *testing.T) {
 	if held == 0 {
 		t.Fatal("the catch-up never waited for the other viewer's handshake")
 	}
-	if r.whep.negotiating.Load() != 1 {
-		t.Fatalf("%d negotiating, want the silent viewer still counted", r.whep.negotiating.Load())
+	if r.whep.handshakes.count() != 1 {
+		t.Fatalf("%d negotiating, want the silent viewer still counted", r.whep.handshakes.count())
 	}
 }

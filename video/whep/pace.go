@@ -52,10 +52,52 @@ import (
 //     3.4–9.6 s: the held catch-up runs once more viewers are live, and
 //     live traffic leaves the lane less of its budget. Holding until
 //     every handshake was done (up to a second) made it 9 s every time.
-const (
-	catchUpYieldMax  = 250 * time.Millisecond
-	catchUpYieldPoll = 5 * time.Millisecond
-)
+const catchUpYieldMax = 250 * time.Millisecond
+
+// handshakes counts the sessions between offer and connection, and tells
+// the sessions holding catch-up back when there are none left.
+type handshakes struct {
+	mu   sync.Mutex
+	n    int
+	none chan struct{} // closed while n is zero
+}
+
+func newHandshakes() *handshakes {
+	h := &handshakes{none: make(chan struct{})}
+	close(h.none)
+	return h
+}
+
+func (h *handshakes) begin() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == 0 {
+		h.none = make(chan struct{})
+	}
+	h.n++
+}
+
+func (h *handshakes) end() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n--
+	if h.n == 0 {
+		close(h.none)
+	}
+}
+
+func (h *handshakes) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
+}
+
+// done returns a channel closed once no session is negotiating.
+func (h *handshakes) done() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.none
+}
 
 const (
 	liveBudgetBytesPerS = 400 << 20

@@ -139,3 +139,35 @@ func TestBudgetSkipsRatherThanWaits(t *testing.T) {
 		}
 	}
 }
+
+func TestHandshakesSignalNoneLeft(t *testing.T) {
+	h := newHandshakes()
+	isDone := func() bool {
+		select {
+		case <-h.done():
+			return true
+		default:
+			return false
+		}
+	}
+	if !isDone() {
+		t.Fatal("not done with no handshake begun")
+	}
+	h.begin()
+	h.begin()
+	waiting := h.done()
+	h.end()
+	if isDone() || h.count() != 1 {
+		t.Fatalf("done with one handshake left (count %d)", h.count())
+	}
+	h.end()
+	select {
+	case <-waiting:
+	default:
+		t.Fatal("a waiter from before was not told that none is left")
+	}
+	h.begin()
+	if isDone() {
+		t.Fatal("done again while a new handshake runs")
+	}
+}

@@ -122,14 +122,14 @@ type Server struct {
 	resendBudget budget
 	// streaming counts sessions past setup, sharing the live budget;
 	// joining those negotiating or catching up, sharing the lane;
-	// negotiating those between offer and connection, for whose
-	// handshakes catch-up yields (pace.go).
-	streaming   atomic.Int32
-	joining     atomic.Int32
-	negotiating atomic.Int32
-	tcpMux      ice.TCPMux
-	tcpLn       net.Listener
-	mux         *http.ServeMux
+	// handshakes those between offer and connection, for which catch-up
+	// yields (pace.go).
+	streaming  atomic.Int32
+	joining    atomic.Int32
+	handshakes *handshakes
+	tcpMux     ice.TCPMux
+	tcpLn      net.Listener
+	mux        *http.ServeMux
 
 	mu       sync.Mutex
 	closed   bool
@@ -189,7 +189,7 @@ func New(cfg Config, streams StreamFinder) (*Server, error) {
 		}
 	}
 
-	s := &Server{cfg: cfg, streams: streams, sessions: make(map[string]*session), lane: &lane{},
+	s := &Server{cfg: cfg, streams: streams, sessions: make(map[string]*session), lane: &lane{}, handshakes: newHandshakes(),
 		resendBudget: budget{p: newPacer(resendBudgetBytesPerS, resendBudgetBurstBytes)}}
 	if err := s.listen(); err != nil {
 		return nil, err

@@ -145,7 +145,7 @@ func (s *Server) startSession(reqCtx context.Context, stream *video.Stream, offe
 	// follows.
 	se.joining = true
 	s.joining.Add(1)
-	s.negotiating.Add(1) // until run sees the connection, or ends
+	s.handshakes.begin() // until run sees the connection, or ends
 	go se.run()
 	s.cfg.Logf("whep: %s: session %s…: viewer joined", se.streamName, id[:8])
 	return se, answer, nil
@@ -249,7 +249,7 @@ func (se *session) run() {
 			time.Duration(se.catchUpHeld.Load()).Round(time.Millisecond))
 	}()
 
-	negotiated := sync.OnceFunc(func() { s.negotiating.Add(-1) })
+	negotiated := sync.OnceFunc(s.handshakes.end)
 	defer negotiated()
 	setup := time.NewTimer(s.cfg.SetupTimeout)
 	select {
@@ -396,22 +396,33 @@ func (se *session) write(u *video.Unit, cached bool) error {
 // yieldToHandshakes holds a cached P picture back while other viewers are
 // negotiating, for at most catchUpYieldMax after joining (pace.go).
 func (se *session) yieldToHandshakes() error {
+	left := time.Until(se.joined.Add(catchUpYieldMax))
+	none := se.srv.handshakes.done()
+	select {
+	case <-none:
+		return nil // the usual case: nobody is negotiating
+	default:
+	}
+	if left <= 0 {
+		return nil
+	}
 	began := time.Now()
-	held := false
-	for se.srv.negotiating.Load() > 0 {
-		left := time.Until(se.joined.Add(catchUpYieldMax))
-		if left <= 0 {
-			break
-		}
-		if err := se.sleep(min(left, catchUpYieldPoll)); err != nil {
-			return err
-		}
-		held = true
+	if se.timer == nil {
+		se.timer = time.NewTimer(left)
+	} else {
+		se.timer.Reset(left)
 	}
-	if held {
-		se.catchUpHeld.Add(int64(time.Since(began)))
+	defer func() { se.catchUpHeld.Add(int64(time.Since(began))) }()
+	select {
+	case <-none:
+		se.timer.Stop()
+		return nil
+	case <-se.timer.C:
+		return nil
+	case <-se.ctx.Done():
+		se.timer.Stop()
+		return se.ctx.Err()
 	}
-	return nil
 }
 
 // sendReports sends an RTCP sender report for each track that sent
