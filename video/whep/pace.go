@@ -44,14 +44,16 @@ import (
 //     herd of joiners the later handshakes otherwise compete with the
 //     earlier joiners' catch-up, megabytes each: for the relay's uplink on
 //     a real network, for the viewers' CPU in the bench. Measured with
-//     `osprey bench video --viewers 50,100,200 --window 3s`, five runs
-//     alternating: first frame p50 120–140 ms against 229–376 without
-//     (50 viewers), 157–187 against 431–882 (100), 249–371 against
-//     292–518 (200); caught up p50 at 200 viewers 2.6–3.6 s against
-//     2.5–4.2. Holding 500 ms gave 173–331 ms at 200 but caught up at
-//     3.4–9.6 s: the held catch-up runs once more viewers are live, and
-//     live traffic leaves the lane less of its budget. Holding until
-//     every handshake was done (up to a second) made it 9 s every time.
+//     `osprey bench video --viewers 50,100,200 --window 3s`, runs
+//     alternating with and without, first frame p50: 120–140 ms against
+//     229–376 (50 viewers), 157–187 against 431–882 (100) in five runs
+//     at a quiet time; 113–180 against 160–453 (50), 158–357 against
+//     360–682 (100) in four at a noisy one. At 200 viewers the runs
+//     overlap (249–696 against 292–613), and caught up moved within the
+//     noise (2.6–3.6 s against 2.5–4.2 at the quiet time). Holding 500
+//     ms did no better at 100 and made caught up at 200 3.4–9.6 s: the
+//     held catch-up runs once more viewers are live, and live traffic
+//     leaves the lane less of its budget.
 const catchUpYieldMax = 250 * time.Millisecond
 
 // handshakes counts the sessions between offer and connection, and tells
